@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import type { Config } from '../config/config.js';
+import { type ConfigFlags, loadConfig } from '../config/load-config.js';
+import { type Gatehouse, openGatehouse } from '../gatehouse.js';
+import { createLogger } from '../logger.js';
+
+export interface CommonOptions extends ConfigFlags {
+  json?: boolean;
+}
+
+/** Options every command takes: where the data lives, and machine-readable output. */
+export function withCommonOptions(command: Command): Command {
+  return command
+    .option('--data-dir <dir>', 'data directory (GATEHOUSE_DATA_DIR)')
+    .option('--database-url <url>', 'file path, sqlite:PATH or postgres://… (GATEHOUSE_DATABASE_URL)')
+    .option('--json', 'print JSON instead of text');
+}
+
+export function configFrom(options: CommonOptions): Readonly<Config> {
+  return loadConfig({
+    flags: {
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+      ...(options.port ? { port: options.port } : {}),
+      ...(options.host ? { host: options.host } : {}),
+    },
+  });
+}
+
+/** Opens Gatehouse for a one-shot command (logs only warnings, to stderr), runs it, and closes it. */
+export async function withGatehouse<T>(
+  options: CommonOptions,
+  work: (gatehouse: Gatehouse) => Promise<T>,
+): Promise<T> {
+  const config = configFrom(options);
+  const gatehouse = await openGatehouse({ config, logger: createLogger('warn', process.stderr) });
+  try {
+    return await work(gatehouse);
+  } finally {
+    await gatehouse.close();
+  }
+}
+
+export function print(options: CommonOptions, json: unknown, text: string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+}

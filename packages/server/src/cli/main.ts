@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/parse.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { registerAdmin } from './admin.js';
+import { registerKeys } from './keys.js';
+import { registerMasterKey } from './master-key.js';
+import { registerMigrate } from './migrate.js';
+import { registerStart } from './start.js';
+import { registerUsers } from './users.js';
+
+function describeFailure(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof GatehouseError) return `${error.code}: ${error.detail ?? ''}\n  hint: ${error.hint}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const program = new Command('gatehouse')
+    .description('Gatehouse: an authentication server whose every rejection has a reason')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStart(program);
+  registerMigrate(program);
+  registerKeys(program);
+  registerAdmin(program);
+  registerUsers(program);
+  registerMasterKey(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`gatehouse: ${describeFailure(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { openGatehouse } from '../gatehouse.js';
+import { buildApp } from '../http/app.js';
+import { createLogger } from '../logger.js';
+import type { CommonOptions } from './context.js';
+import { configFrom, withCommonOptions } from './context.js';
+
+async function start(options: CommonOptions): Promise<void> {
+  const config = configFrom(options);
+  const logger = createLogger(config.logLevel);
+  const gatehouse = await openGatehouse({ config, logger });
+  const app = await buildApp(gatehouse);
+  await app.listen({ port: config.port, host: config.host });
+  gatehouse.keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>
+    logger.warn({ err: error }, 'could not re-read the signing keys; still using the ones loaded'),
+  );
+  const signer = gatehouse.keyring.signer();
+  const next = gatehouse.keyring.list().find((key) => key.state === 'next');
+  logger.info(
+    {
+      url: config.issuer,
+      data_dir: config.dataDir,
+      database: gatehouse.store.description,
+      installation_id: gatehouse.installation.id,
+      master_key: {
+        fingerprint: gatehouse.masterKey.fingerprint,
+        origin: gatehouse.masterKey.origin,
+        created: gatehouse.masterKey.created,
+      },
+      signing_keys: { active: signer.kid, next: next?.kid },
+    },
+    `Gatehouse listening on ${config.issuer} (data ${config.dataDir}, database ${gatehouse.store.description}, signing key ${signer.kid})`,
+  );
+  if ((await gatehouse.users.list({ limit: 1 })).users.length === 0) {
+    logger.info(
+      "No users yet. Create the first admin: npx gatehouse admin create --email you@example.com --password '<password>'",
+    );
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight requests');
+    await app.close();
+    await gatehouse.close();
+    logger.flush();
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+export function registerStart(program: Command): void {
+  withCommonOptions(
+    program
+      .command('start')
+      .description('serve Gatehouse over HTTP (SQLite in ./.gatehouse by default)')
+      .option('--port <port>', 'port to listen on (GATEHOUSE_PORT, default 4000)')
+      .option('--host <host>', 'address to listen on (GATEHOUSE_HOST, default 127.0.0.1)'),
+  ).action(start);
+}

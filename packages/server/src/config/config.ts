@@ -1,0 +1,43 @@
+import type { DatabaseTarget } from '../store/database.js';
+
+export type SigningAlg = 'EdDSA' | 'ES256';
+
+export type MasterKeySource =
+  | { kind: 'value'; value: string; origin: 'GATEHOUSE_MASTER_KEY' }
+  | {
+      kind: 'file';
+      path: string;
+      origin: 'GATEHOUSE_MASTER_KEY_FILE' | 'data directory';
+      createIfMissing: boolean;
+    };
+
+/** Configuration, parsed and validated once at start, then frozen. Durations are in seconds. */
+export interface Config {
+  env: 'development' | 'production';
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseTarget;
+  redisUrl: string | undefined;
+  masterKey: MasterKeySource;
+  publicUrl: string;
+  issuer: string;
+  tokenAudience: string[];
+  signingAlg: SigningAlg;
+  clockSkewSeconds: number;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshGraceSeconds: number;
+  sessionIdleTimeout: number;
+  sessionAbsoluteTimeout: number;
+  maxSessionsPerUser: number;
+  signup: 'open' | 'closed';
+  lockoutThreshold: number;
+  trustProxy: boolean | number | string[];
+  corsOrigins: string[];
+  agentHeartbeatTimeout: number;
+  eventRetentionDays: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** How often an instance re-reads the signing keys, so a rotation made elsewhere is picked up. */
+  keyringRefreshSeconds: number;
+}

@@ -1,0 +1,112 @@
+import type { Logger } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config/config.js';
+import { ConfigError } from './config/parse.js';
+import { checkReadiness, type Readiness } from './health/readiness.js';
+import { type Keyring, openKeyring } from './keyring/keyring.js';
+import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
+import { createSessions, type Sessions } from './sessions/sessions.js';
+import { openStore, type Store } from './store/database.js';
+import { claimInstallation, type InstallationRow } from './store/installation-store.js';
+import { migrateToLatest } from './store/migrate.js';
+import { type AccessTokens, createAccessTokens } from './tokens/access-tokens.js';
+import { createUsers, type Users } from './users/users.js';
+
+/** Everything a running Gatehouse is made of, wired once; HTTP routes and CLI commands take what they need. */
+export interface Gatehouse {
+  config: Readonly<Config>;
+  clock: Clock;
+  logger: Logger;
+  store: Store;
+  masterKey: MasterKey;
+  installation: InstallationRow;
+  keyring: Keyring;
+  accessTokens: AccessTokens;
+  users: Users;
+  sessions: Sessions;
+  readiness(): Promise<Readiness>;
+  close(): Promise<void>;
+}
+
+/** Refuses a master key that is not the one this database was created with, naming both fingerprints. */
+function assertMasterKeyMatches(
+  installation: InstallationRow,
+  masterKey: MasterKey,
+  databaseName: string,
+): void {
+  if (installation.master_key_fingerprint === masterKey.fingerprint) return;
+  throw new ConfigError(
+    `Master key mismatch: ${databaseName} was created with master key ${installation.master_key_fingerprint}, ` +
+      `but ${masterKey.origin} is ${masterKey.fingerprint}; refusing to start (restore the original key, or point GATEHOUSE_DATABASE_URL at the database this key belongs to)`,
+  );
+}
+
+export async function openGatehouse(options: {
+  config: Readonly<Config>;
+  logger: Logger;
+  clock?: Clock;
+}): Promise<Gatehouse> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const masterKey = await loadMasterKey(config.masterKey);
+  const store = openStore(config.database, (error) =>
+    logger.warn({ err: error }, 'database connection lost'),
+  );
+  try {
+    await migrateToLatest(store.db);
+    const installation = await claimInstallation(store.db, {
+      id: uuidv7(),
+      master_key_fingerprint: masterKey.fingerprint,
+      created_at: clock.now(),
+    });
+    assertMasterKeyMatches(installation, masterKey, store.description);
+    const keyring = await openKeyring({
+      db: store.db,
+      masterKey,
+      clock,
+      alg: config.signingAlg,
+      retiredKeyWindowSeconds:
+        config.accessTokenTtl + config.clockSkewSeconds + 2 * config.keyringRefreshSeconds,
+    });
+    const accessTokens = createAccessTokens({
+      keyring,
+      clock,
+      issuer: config.issuer,
+      audience: config.tokenAudience,
+      ttlSeconds: config.accessTokenTtl,
+      clockSkewSeconds: config.clockSkewSeconds,
+    });
+    const users = createUsers(store.db, clock);
+    const sessions = createSessions({
+      db: store.db,
+      clock,
+      accessTokens,
+      refreshTokenKey: masterKey.subkey('refresh-tokens'),
+      refreshTokenTtlSeconds: config.refreshTokenTtl,
+      refreshGraceSeconds: config.refreshGraceSeconds,
+      sessionIdleTimeoutSeconds: config.sessionIdleTimeout,
+      sessionAbsoluteTimeoutSeconds: config.sessionAbsoluteTimeout,
+    });
+    return {
+      config,
+      clock,
+      logger,
+      store,
+      masterKey,
+      installation,
+      keyring,
+      accessTokens,
+      users,
+      sessions,
+      readiness: () => checkReadiness(store.db, keyring),
+      async close() {
+        keyring.stop();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,108 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { v7 as uuidv7 } from 'uuid';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { Gatehouse } from '../gatehouse.js';
+import { problemBody, sendProblem, toGatehouseError } from './problem.js';
+import { adminUserRoutes } from './routes/admin-users.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { wellKnownRoutes } from './routes/well-known.js';
+import { ProblemSchema, UserSchema } from './schemas.js';
+import type { App } from './types.js';
+
+const REQUEST_ID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Large enough for any real token, small enough that header floods are cheap to refuse. */
+const MAX_HEADER_BYTES = 128 * 1024;
+
+/** A hop count believes that many proxies in front of us; CIDR lists and false pass through unchanged. */
+function trustProxyOption(setting: Gatehouse['config']['trustProxy']) {
+  return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+}
+
+export async function buildApp(gatehouse: Gatehouse): Promise<App> {
+  const { config } = gatehouse;
+  const app = Fastify({
+    loggerInstance: gatehouse.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: trustProxyOption(config.trustProxy),
+    bodyLimit: 64 * 1024,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_SHAPE.test(incoming) ? incoming : uuidv7();
+    },
+    ajv: {
+      customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+    clientErrorHandler: (error, socket) => {
+      const code =
+        (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW'
+          ? 'headers_too_large'
+          : 'validation_failed';
+      const body = JSON.stringify(problemBody(new GatehouseError(code, { detail: error.message }), 'none'));
+      const status = code === 'headers_too_large' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const failure = toGatehouseError(error);
+    if (failure.status >= 500 && failure.code !== 'storage_unavailable')
+      request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, request, failure);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      request,
+      new GatehouseError('not_found', { detail: `${request.method} ${request.url.split('?')[0]}` }),
+    ),
+  );
+
+  app.addSchema(ProblemSchema);
+  app.addSchema(UserSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse',
+        version: '1',
+        description: 'Authentication server: every rejection has a reason code.',
+      },
+      servers: [{ url: config.issuer }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, gatehouse);
+  await app.register(wellKnownRoutes, gatehouse);
+  await app.register(authRoutes, gatehouse);
+  await app.register(oauthRoutes, gatehouse);
+  await app.register(adminUserRoutes, gatehouse);
+  return app;
+}

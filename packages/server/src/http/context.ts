@@ -1,0 +1,7 @@
+import type { FastifyRequest } from 'fastify';
+import type { RequestContext } from '../sessions/sessions.js';
+
+export const requestContext = (request: FastifyRequest): RequestContext => ({
+  ip: request.ip ?? null,
+  userAgent: request.headers['user-agent'] ?? null,
+});

@@ -1,0 +1,124 @@
+import { Type } from '@sinclair/typebox';
+import type { Gatehouse } from '../../gatehouse.js';
+import { principalOf, requireAdmin } from '../bearer.js';
+import { responses, SessionSchema, Uuid } from '../schemas.js';
+import type { App } from '../types.js';
+
+const UserId = Type.Object({ id: Uuid });
+
+export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
+  const { users, sessions, config } = gatehouse;
+  const tags = ['administration'];
+  const security = [{ bearer: [] }];
+  app.addHook('preHandler', requireAdmin(sessions, config.issuer));
+
+  app.get(
+    '/v1/admin/users',
+    {
+      schema: {
+        tags,
+        security,
+        querystring: Type.Object({
+          email: Type.Optional(Type.String({ maxLength: 320 })),
+          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+          cursor: Type.Optional(Uuid),
+        }),
+        response: responses({
+          200: Type.Object({
+            users: Type.Array(Type.Ref('User')),
+            next_cursor: Type.Union([Uuid, Type.Null()]),
+          }),
+        }),
+      },
+    },
+    async (request) => users.list(request.query),
+  );
+
+  app.get(
+    '/v1/admin/users/:id',
+    { schema: { tags, security, params: UserId, response: responses({ 200: Type.Ref('User') }) } },
+    async (request) => users.get(request.params.id),
+  );
+
+  app.patch(
+    '/v1/admin/users/:id',
+    {
+      schema: {
+        tags,
+        security,
+        params: UserId,
+        body: Type.Object(
+          {
+            disabled: Type.Optional(Type.Boolean()),
+            roles: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
+            name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Ref('User') }),
+      },
+    },
+    async (request) => {
+      const user = await users.update(request.params.id, request.body);
+      if (request.body.disabled) await sessions.revokeAll(user.id, 'user_disabled');
+      return user;
+    },
+  );
+
+  app.delete(
+    '/v1/admin/users/:id',
+    { schema: { tags, security, params: UserId, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      await users.remove(request.params.id, principalOf(request).user.id);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/admin/users/:id/sessions',
+    {
+      schema: {
+        tags,
+        security,
+        params: UserId,
+        response: responses({ 200: Type.Object({ sessions: Type.Array(SessionSchema) }) }),
+      },
+    },
+    async (request) => {
+      await users.get(request.params.id);
+      return { sessions: await sessions.list(request.params.id) };
+    },
+  );
+
+  app.delete(
+    '/v1/admin/users/:id/sessions/:sessionId',
+    {
+      schema: {
+        tags,
+        security,
+        params: Type.Object({ id: Uuid, sessionId: Uuid }),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await sessions.revoke(request.params.id, request.params.sessionId, 'revoked_by_admin');
+      return reply.status(204).send();
+    },
+  );
+
+  app.delete(
+    '/v1/admin/users/:id/sessions',
+    {
+      schema: {
+        tags,
+        security,
+        params: UserId,
+        response: responses({ 200: Type.Object({ revoked: Type.Integer() }) }),
+      },
+    },
+    async (request) => {
+      await users.get(request.params.id);
+      return { revoked: await sessions.revokeAll(request.params.id, 'revoked_by_admin') };
+    },
+  );
+}

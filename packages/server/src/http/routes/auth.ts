@@ -1,0 +1,177 @@
+import { Type } from '@sinclair/typebox';
+import { GatehouseError } from '../../errors/gatehouse-error.js';
+import type { Gatehouse } from '../../gatehouse.js';
+import { principalOf, requireUser } from '../bearer.js';
+import { requestContext } from '../context.js';
+import {
+  AUTH_BODY_LIMIT,
+  Email,
+  IsoTime,
+  Password,
+  responses,
+  SessionSchema,
+  TokenSetSchema,
+  Uuid,
+} from '../schemas.js';
+import type { App } from '../types.js';
+
+const SignedIn = Type.Composite([Type.Object({ user: Type.Ref('User') }), TokenSetSchema]);
+
+export async function authRoutes(app: App, gatehouse: Gatehouse) {
+  const { users, sessions, config } = gatehouse;
+  const userGuard = requireUser(sessions, config.issuer);
+  const tags = ['people'];
+
+  app.post(
+    '/v1/auth/signup',
+    {
+      bodyLimit: AUTH_BODY_LIMIT,
+      schema: {
+        tags,
+        body: Type.Object({
+          email: Email,
+          password: Password,
+          name: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+        response: responses({ 201: SignedIn }),
+      },
+    },
+    async (request, reply) => {
+      if (config.signup === 'closed') throw new GatehouseError('signup_closed');
+      const user = await users.create(request.body);
+      return reply.status(201).send({ user, ...(await sessions.start(user, requestContext(request))) });
+    },
+  );
+
+  app.post(
+    '/v1/auth/login',
+    {
+      bodyLimit: AUTH_BODY_LIMIT,
+      schema: {
+        tags,
+        body: Type.Object({ email: Type.String({ maxLength: 1024 }), password: Password }),
+        response: responses({ 200: SignedIn }),
+      },
+    },
+    async (request) => {
+      const user = await users.verifyCredentials(request.body.email, request.body.password);
+      return { user, ...(await sessions.start(user, requestContext(request))) };
+    },
+  );
+
+  app.get(
+    '/v1/auth/me',
+    {
+      preHandler: userGuard,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        response: responses({
+          200: Type.Object({
+            id: Uuid,
+            email: Type.String(),
+            name: Type.Union([Type.String(), Type.Null()]),
+            roles: Type.Array(Type.String()),
+            mfa_enabled: Type.Boolean(),
+            created_at: IsoTime,
+          }),
+        }),
+      },
+    },
+    async (request) => principalOf(request).user,
+  );
+
+  app.get(
+    '/v1/auth/session',
+    {
+      preHandler: userGuard,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        response: responses({
+          200: Type.Object({
+            user: Type.Ref('User'),
+            session: Type.Object({ id: Uuid, created_at: IsoTime, expires_at: IsoTime }),
+          }),
+        }),
+      },
+    },
+    async (request) => {
+      const { user, session } = principalOf(request);
+      return {
+        user,
+        session: {
+          id: session.id,
+          created_at: new Date(session.created_at).toISOString(),
+          expires_at: new Date(session.expires_at).toISOString(),
+        },
+      };
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      preHandler: userGuard,
+      schema: { tags, security: [{ bearer: [] }], response: responses({ 204: Type.Null() }) },
+    },
+    async (request, reply) => {
+      const { user, session } = principalOf(request);
+      await sessions.revoke(user.id, session.id, 'logout');
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/auth/sessions',
+    {
+      preHandler: userGuard,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        response: responses({ 200: Type.Object({ sessions: Type.Array(SessionSchema) }) }),
+      },
+    },
+    async (request) => {
+      const { user, session } = principalOf(request);
+      return { sessions: await sessions.list(user.id, session.id) };
+    },
+  );
+
+  app.delete(
+    '/v1/auth/sessions/:id',
+    {
+      preHandler: userGuard,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await sessions.revoke(principalOf(request).user.id, request.params.id, 'revoked_by_user');
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/auth/password',
+    {
+      bodyLimit: AUTH_BODY_LIMIT,
+      preHandler: userGuard,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        body: Type.Object({ current_password: Password, new_password: Password }),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      const { user, session } = principalOf(request);
+      await users.changePassword(user.id, request.body.current_password, request.body.new_password);
+      await sessions.revokeAll(user.id, 'password_changed', session.id);
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,153 @@
+import formbody from '@fastify/formbody';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatehouseError } from '../../errors/gatehouse-error.js';
+import type { Code } from '../../errors/registry.js';
+import type { Gatehouse } from '../../gatehouse.js';
+import { principalOf, requireAdmin, requireUser } from '../bearer.js';
+import { toGatehouseError } from '../problem.js';
+import { AUTH_BODY_LIMIT, responses, TokenSetSchema } from '../schemas.js';
+import type { App } from '../types.js';
+
+/** RFC 6749 §5.2 error for a reason code; the Gatehouse code and hint ride along. */
+function oauthError(code: Code): { error: string; status: number } {
+  if (code === 'validation_failed' || code === 'payload_too_large' || code === 'unsupported_media_type') {
+    return { error: 'invalid_request', status: 400 };
+  }
+  if (code === 'unsupported_grant_type') return { error: 'unsupported_grant_type', status: 400 };
+  if (code.startsWith('key_') || code.startsWith('client_')) return { error: 'invalid_client', status: 401 };
+  if (
+    code === 'rate_limited' ||
+    code === 'storage_unavailable' ||
+    code === 'overloaded' ||
+    code === 'internal_error'
+  ) {
+    return { error: code === 'internal_error' ? 'server_error' : 'temporarily_unavailable', status: 0 };
+  }
+  return { error: 'invalid_grant', status: 400 };
+}
+
+function sendOAuthError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const failure = toGatehouseError(error);
+  const { error: oauthCode, status } = oauthError(failure.publicCode);
+  if (failure.status >= 500) request.log.error({ err: error }, 'token endpoint failed');
+  if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
+  return reply
+    .status(status || failure.status)
+    .header('cache-control', 'no-store')
+    .send({
+      error: oauthCode,
+      error_description: failure.detail ?? failure.hint,
+      code: failure.publicCode,
+      hint: failure.hint,
+      request_id: request.id,
+    });
+}
+
+const TokenRequest = Type.Object({
+  grant_type: Type.String({ maxLength: 100 }),
+  refresh_token: Type.Optional(Type.String({ maxLength: 1024 })),
+  scope: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+
+const TokenTypeHint = Type.Optional(
+  Type.Union([Type.Literal('access_token'), Type.Literal('refresh_token')]),
+);
+
+export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
+  const { sessions, config, users } = gatehouse;
+  const tags = ['oauth'];
+  // OAuth clients send forms (RFC 6749 §4); JSON is accepted too. Only these routes parse forms.
+  await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
+
+  app.post(
+    '/oauth/token',
+    {
+      bodyLimit: AUTH_BODY_LIMIT,
+      errorHandler: (error, request, reply) => sendOAuthError(error, request, reply),
+      schema: {
+        tags,
+        body: TokenRequest,
+        response: { 200: Type.Omit(TokenSetSchema, ['session_id']) },
+      },
+    },
+    async (request, reply) => {
+      const { grant_type, refresh_token } = request.body;
+      if (grant_type !== 'refresh_token') {
+        throw new GatehouseError('unsupported_grant_type', {
+          detail: `grant_type "${grant_type.slice(0, 40)}" is not supported`,
+        });
+      }
+      if (!refresh_token)
+        throw new GatehouseError('validation_failed', { detail: 'refresh_token is required' });
+      reply.header('cache-control', 'no-store');
+      return sessions.refresh(refresh_token.trim());
+    },
+  );
+
+  app.post(
+    '/oauth/revoke',
+    {
+      bodyLimit: AUTH_BODY_LIMIT,
+      schema: {
+        tags,
+        body: Type.Object({ token: Type.String({ maxLength: 8192 }), token_type_hint: TokenTypeHint }),
+      },
+    },
+    async (request, reply) => {
+      await sessions.revokeByToken(request.body.token.trim());
+      return reply.status(200).send();
+    },
+  );
+
+  app.post(
+    '/oauth/introspect',
+    {
+      bodyLimit: AUTH_BODY_LIMIT,
+      preHandler: requireAdmin(sessions, config.issuer),
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        body: Type.Object({ token: Type.String({ maxLength: 8192 }), token_type_hint: TokenTypeHint }),
+        response: responses({
+          200: Type.Object({
+            active: Type.Boolean(),
+            code: Type.Optional(Type.String()),
+            token_type: Type.Optional(Type.String()),
+            sub: Type.Optional(Type.String()),
+            sid: Type.Optional(Type.String()),
+            client_id: Type.Optional(Type.String()),
+            scope: Type.Optional(Type.String()),
+            exp: Type.Optional(Type.Integer()),
+            iat: Type.Optional(Type.Integer()),
+            iss: Type.Optional(Type.String()),
+          }),
+        }),
+      },
+    },
+    async (request) => sessions.introspect(request.body.token.trim()),
+  );
+
+  app.get(
+    '/oauth/userinfo',
+    {
+      preHandler: requireUser(sessions, config.issuer),
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        response: responses({
+          200: Type.Object({
+            sub: Type.String(),
+            email: Type.String(),
+            email_verified: Type.Boolean(),
+            name: Type.Union([Type.String(), Type.Null()]),
+          }),
+        }),
+      },
+    },
+    async (request) => {
+      const user = await users.get(principalOf(request).user.id);
+      return { sub: user.id, email: user.email, email_verified: false, name: user.name };
+    },
+  );
+}

@@ -1,0 +1,54 @@
+import type { Gatehouse } from '../../gatehouse.js';
+import { ALLOWED_ALGS } from '../../keyring/keyring.js';
+import type { App } from '../types.js';
+
+export function discoveryDocument(issuer: string) {
+  return {
+    issuer,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    token_endpoint: `${issuer}/oauth/token`,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    userinfo_endpoint: `${issuer}/oauth/userinfo`,
+    grant_types_supported: ['refresh_token'],
+    response_types_supported: ['token'],
+    subject_types_supported: ['public'],
+    scopes_supported: ['openid', 'profile', 'email', 'admin'],
+    claims_supported: [
+      'iss',
+      'aud',
+      'sub',
+      'sid',
+      'iat',
+      'nbf',
+      'exp',
+      'jti',
+      'scope',
+      'amr',
+      'email',
+      'email_verified',
+      'name',
+    ],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_methods_supported: ['none'],
+    id_token_signing_alg_values_supported: [...ALLOWED_ALGS],
+    token_endpoint_auth_signing_alg_values_supported: [...ALLOWED_ALGS],
+  };
+}
+
+export async function wellKnownRoutes(app: App, gatehouse: Gatehouse) {
+  const discovery = JSON.stringify(discoveryDocument(gatehouse.config.issuer));
+
+  app.get('/.well-known/openid-configuration', { schema: { tags: ['discovery'] } }, async (_request, reply) =>
+    reply.type('application/json').header('cache-control', 'public, max-age=3600').send(discovery),
+  );
+
+  // Serialised once per keyring change: verifiers fetch this on every unknown kid.
+  app.get('/.well-known/jwks.json', { schema: { tags: ['discovery'] } }, async (_request, reply) =>
+    reply
+      .type('application/json')
+      .header('cache-control', 'public, max-age=300')
+      .send(gatehouse.keyring.jwksJson()),
+  );
+}

@@ -1,0 +1,151 @@
+import type { CryptoKey } from 'jose';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { SigningAlg } from '../config/config.js';
+import type { MasterKey } from '../secrets/master-key.js';
+import type { Database } from '../store/schema.js';
+import {
+  initializeSigningKeys,
+  listSigningKeys,
+  rotateSigningKeys,
+  type SigningKeyRow,
+} from '../store/signing-keys-store.js';
+import { generateSigningKeyRow, importPrivateKey, importPublicKey, publicJwkOf } from './signing-key.js';
+
+export const ALLOWED_ALGS: readonly SigningAlg[] = ['EdDSA', 'ES256'];
+
+export interface KeyInfo {
+  kid: string;
+  alg: string;
+  state: SigningKeyRow['state'];
+  createdAt: number;
+  activatedAt: number | null;
+  retiredAt: number | null;
+  verifyUntil: number | null;
+}
+
+export interface VerificationKey {
+  kid: string;
+  alg: string;
+  key: CryptoKey;
+}
+
+export interface Keyring {
+  /** The active key: it signs every new token. */
+  signer(): { kid: string; alg: string; key: CryptoKey };
+  /** A key that may verify a token: active, next, or retired but still inside its verification window. No I/O. */
+  verificationKey(kid: string): VerificationKey | undefined;
+  /** Every key this database has ever held, for `keys list` and diagnoses (retired dates). */
+  describe(kid: string): KeyInfo | undefined;
+  list(): KeyInfo[];
+  /** The JWKS document, serialised once per keyring change. */
+  jwksJson(): string;
+  reload(): Promise<void>;
+  rotate(): Promise<{ retired: string; activated: string }>;
+  /** Re-reads the keys periodically, so a rotation made by another process is picked up. */
+  startRefreshing(intervalSeconds: number, onError: (error: unknown) => void): void;
+  stop(): void;
+}
+
+export interface KeyringOptions {
+  db: Kysely<Database>;
+  masterKey: MasterKey;
+  clock: Clock;
+  alg: SigningAlg;
+  /** How long a retired key keeps verifying: the longest token lifetime plus skew and refresh lag. */
+  retiredKeyWindowSeconds: number;
+}
+
+interface Snapshot {
+  signer: { kid: string; alg: string; key: CryptoKey };
+  verifiers: Map<string, VerificationKey>;
+  all: Map<string, KeyInfo>;
+  jwks: string;
+}
+
+const info = (row: SigningKeyRow): KeyInfo => ({
+  kid: row.kid,
+  alg: row.alg,
+  state: row.state,
+  createdAt: row.created_at,
+  activatedAt: row.activated_at,
+  retiredAt: row.retired_at,
+  verifyUntil: row.verify_until,
+});
+
+export class MasterKeyMismatchError extends Error {}
+
+async function buildSnapshot(
+  rows: SigningKeyRow[],
+  masterKey: MasterKey,
+  now: number,
+  previous?: Snapshot,
+): Promise<Snapshot> {
+  const active = rows.find((row) => row.state === 'active');
+  if (!active) throw new Error('The keyring has no active signing key');
+  const verifiable = rows.filter((row) => row.state !== 'retired' || (row.verify_until ?? 0) > now);
+  const verifiers = new Map<string, VerificationKey>();
+  for (const row of verifiable) {
+    const known = previous?.verifiers.get(row.kid);
+    verifiers.set(row.kid, known ?? { kid: row.kid, alg: row.alg, key: await importPublicKey(row) });
+  }
+  let signer = previous?.signer.kid === active.kid ? previous.signer : undefined;
+  if (!signer) {
+    try {
+      signer = { kid: active.kid, alg: active.alg, key: await importPrivateKey(active, masterKey) };
+    } catch (error) {
+      throw new MasterKeyMismatchError(
+        `The master key (${masterKey.fingerprint}) cannot open signing key ${active.kid}: it is not the key this database was created with`,
+        { cause: error },
+      );
+    }
+  }
+  const order = { active: 0, next: 1, retired: 2 } as const;
+  const jwks = JSON.stringify({
+    keys: [...verifiable].sort((a, b) => order[a.state] - order[b.state]).map(publicJwkOf),
+  });
+  return { signer, verifiers, all: new Map(rows.map((row) => [row.kid, info(row)])), jwks };
+}
+
+export async function openKeyring(options: KeyringOptions): Promise<Keyring> {
+  const { db, masterKey, clock, alg } = options;
+  let rows = await listSigningKeys(db);
+  if (!rows.some((row) => row.state === 'active')) {
+    const now = clock.now();
+    await initializeSigningKeys(
+      db,
+      await generateSigningKeyRow(alg, masterKey, 'active', now),
+      await generateSigningKeyRow(alg, masterKey, 'next', now),
+    );
+    rows = await listSigningKeys(db);
+  }
+  let snapshot = await buildSnapshot(rows, masterKey, clock.now());
+  let timer: NodeJS.Timeout | undefined;
+
+  const reload = async () => {
+    snapshot = await buildSnapshot(await listSigningKeys(db), masterKey, clock.now(), snapshot);
+  };
+
+  return {
+    signer: () => snapshot.signer,
+    verificationKey: (kid) => snapshot.verifiers.get(kid),
+    describe: (kid) => snapshot.all.get(kid),
+    list: () => [...snapshot.all.values()],
+    jwksJson: () => snapshot.jwks,
+    reload,
+    async rotate() {
+      const now = clock.now();
+      const next = await generateSigningKeyRow(alg, masterKey, 'next', now);
+      const result = await rotateSigningKeys(db, now, now + options.retiredKeyWindowSeconds * 1000, next);
+      await reload();
+      return result;
+    },
+    startRefreshing(intervalSeconds, onError) {
+      timer = setInterval(() => reload().catch(onError), intervalSeconds * 1000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,329 @@
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { type Clock, toIso } from '../clock.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import {
+  claimRefreshRotation,
+  findRefreshTokenByHash,
+  insertRefreshToken,
+  type RefreshTokenRow,
+} from '../store/refresh-tokens-store.js';
+import type { Database } from '../store/schema.js';
+import {
+  findSessionAndUser,
+  insertSession,
+  listActiveSessions,
+  revokeSession,
+  revokeUserSessions,
+  type SessionRow,
+} from '../store/sessions-store.js';
+import type { UserRow } from '../store/users-store.js';
+import type { AccessClaims, AccessTokens } from '../tokens/access-tokens.js';
+import {
+  hashRefreshToken,
+  isRefreshTokenShaped,
+  newRefreshToken,
+  successorRefreshToken,
+} from '../tokens/refresh-token-format.js';
+import { parseRoles, toUser, type User } from '../users/user-view.js';
+
+export interface RequestContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Who a session is for: the user's id and the roles that shape the token's scope. */
+export interface Subject {
+  id: string;
+  roles: string[];
+}
+
+export interface TokenSet {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  session_id: string;
+}
+
+export interface Principal {
+  user: User;
+  roles: string[];
+  session: SessionRow;
+  claims: AccessClaims;
+}
+
+export interface SessionView {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+export interface SessionsOptions {
+  db: Kysely<Database>;
+  clock: Clock;
+  accessTokens: AccessTokens;
+  refreshTokenKey: Uint8Array;
+  refreshTokenTtlSeconds: number;
+  refreshGraceSeconds: number;
+  sessionIdleTimeoutSeconds: number;
+  sessionAbsoluteTimeoutSeconds: number;
+}
+
+export type IntrospectionResult =
+  | {
+      active: true;
+      token_type: 'access_token' | 'refresh_token';
+      sub: string;
+      sid: string;
+      scope: string;
+      exp: number;
+      iat: number;
+      iss?: string;
+      client_id?: string;
+    }
+  | { active: false; code: string };
+
+export interface Sessions {
+  start(user: Subject, context: RequestContext, amr?: string[]): Promise<TokenSet>;
+  refresh(refreshToken: string): Promise<TokenSet>;
+  /** Verifies an access token and the live state of its session and user: logout takes effect at once. */
+  authenticate(accessToken: string): Promise<Principal>;
+  list(userId: string, currentSessionId?: string): Promise<SessionView[]>;
+  revoke(userId: string, sessionId: string, reason: string): Promise<void>;
+  revokeAll(userId: string, reason: string, exceptSessionId?: string): Promise<number>;
+  /** RFC 7009: ends the session a token belongs to; unknown or invalid tokens are ignored. */
+  revokeByToken(token: string): Promise<void>;
+  introspect(token: string): Promise<IntrospectionResult>;
+}
+
+export const scopeForRoles = (roles: string[]): string =>
+  ['openid', 'profile', 'email', ...(roles.includes('admin') ? ['admin'] : [])].join(' ');
+
+export function createSessions(options: SessionsOptions): Sessions {
+  const { db, clock, accessTokens, refreshTokenKey } = options;
+
+  /** The checks every use of a session makes, in order; the first that fails names the reason. */
+  function assertUsable(session: SessionRow, user: UserRow | undefined, now: number): UserRow {
+    if (session.revoked_at !== null) {
+      throw new GatehouseError('session_revoked', {
+        detail: `Session ${session.id} was revoked at ${toIso(session.revoked_at)} (${session.revoked_reason ?? 'unknown reason'})`,
+      });
+    }
+    if (session.expires_at <= now) {
+      throw new GatehouseError('session_expired', {
+        detail: `Absolute timeout reached at ${toIso(session.expires_at)}`,
+      });
+    }
+    if (session.last_used_at + options.sessionIdleTimeoutSeconds * 1000 <= now) {
+      throw new GatehouseError('session_expired', { detail: `Idle since ${toIso(session.last_used_at)}` });
+    }
+    if (!user)
+      throw new GatehouseError('subject_not_found', { detail: `User ${session.user_id} no longer exists` });
+    if (user.disabled_at !== null) throw new GatehouseError('user_disabled');
+    return user;
+  }
+
+  async function loadSession(sessionId: string, subject: string) {
+    const found = await findSessionAndUser(db, sessionId);
+    if (!found) {
+      throw new GatehouseError('subject_not_found', {
+        detail: `Session ${sessionId} of user ${subject} does not exist: the user was deleted or the database was replaced`,
+      });
+    }
+    return found;
+  }
+
+  async function issueTokens(user: Subject, session: SessionRow, refreshToken: string): Promise<TokenSet> {
+    const access = await accessTokens.issue({
+      sub: user.id,
+      sid: session.id,
+      scope: scopeForRoles(user.roles),
+      amr: JSON.parse(session.amr) as string[],
+    });
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: refreshToken,
+      session_id: session.id,
+    };
+  }
+
+  function refreshRow(
+    token: string,
+    sessionId: string,
+    now: number,
+    sessionExpiresAt: number,
+  ): RefreshTokenRow {
+    return {
+      id: uuidv7(),
+      session_id: sessionId,
+      token_hash: hashRefreshToken(token),
+      created_at: now,
+      expires_at: Math.min(now + options.refreshTokenTtlSeconds * 1000, sessionExpiresAt),
+      used_at: null,
+      successor_id: null,
+    };
+  }
+
+  async function findRefreshToken(token: string): Promise<RefreshTokenRow> {
+    const row = isRefreshTokenShaped(token)
+      ? await findRefreshTokenByHash(db, hashRefreshToken(token))
+      : undefined;
+    if (!row) {
+      throw new GatehouseError('refresh_token_not_found', {
+        detail: isRefreshTokenShaped(token)
+          ? 'No refresh token with this value was issued here'
+          : 'Not a Gatehouse refresh token (ghr_…)',
+      });
+    }
+    return row;
+  }
+
+  return {
+    async start(user, context, amr = ['pwd']) {
+      const now = clock.now();
+      const session: SessionRow = {
+        id: uuidv7(),
+        user_id: user.id,
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + options.sessionAbsoluteTimeoutSeconds * 1000,
+        ip: context.ip?.slice(0, 64) ?? null,
+        user_agent: context.userAgent?.slice(0, 512) ?? null,
+        amr: JSON.stringify(amr),
+        revoked_at: null,
+        revoked_reason: null,
+      };
+      await insertSession(db, session);
+      const refreshToken = newRefreshToken();
+      await insertRefreshToken(db, refreshRow(refreshToken, session.id, now, session.expires_at));
+      return issueTokens(user, session, refreshToken);
+    },
+
+    async refresh(refreshToken) {
+      let row = await findRefreshToken(refreshToken);
+      const { session, user } = await loadSession(row.session_id, 'unknown');
+      const now = clock.now();
+      const live = assertUsable(session, user, now);
+      const liveUser = { id: live.id, roles: parseRoles(live.roles) };
+      if (row.expires_at <= now) {
+        throw new GatehouseError('refresh_token_expired', { detail: `Expired at ${toIso(row.expires_at)}` });
+      }
+      const successor = successorRefreshToken(refreshTokenKey, refreshToken);
+      if (row.used_at === null) {
+        const claim = await claimRefreshRotation(
+          db,
+          row.id,
+          now,
+          refreshRow(successor, session.id, now, session.expires_at),
+        );
+        if (claim.claimed) return issueTokens(liveUser, session, successor);
+        row = claim.current;
+      }
+      const usedAt = row.used_at ?? now;
+      if (now - usedAt <= options.refreshGraceSeconds * 1000)
+        return issueTokens(liveUser, session, successor);
+      await revokeSession(db, session.id, 'refresh_token_reused', now);
+      throw new GatehouseError('refresh_token_reused', {
+        detail: `This refresh token was rotated at ${toIso(usedAt)} and replayed at ${toIso(now)}; session ${session.id} is revoked`,
+      });
+    },
+
+    async authenticate(accessToken) {
+      const claims = await accessTokens.verify(accessToken);
+      if (!claims.sid) {
+        throw new GatehouseError('scope_insufficient', {
+          detail: 'This endpoint needs a user session token, not a client token',
+        });
+      }
+      const { session, user } = await loadSession(claims.sid, claims.sub);
+      const row = assertUsable(session, user, clock.now());
+      if (row.id !== claims.sub)
+        throw new GatehouseError('subject_not_found', { detail: 'The session belongs to another user' });
+      return { user: toUser(row), roles: parseRoles(row.roles), session, claims };
+    },
+
+    async list(userId, currentSessionId) {
+      const rows = await listActiveSessions(db, userId, clock.now());
+      return rows.map((s) => ({
+        id: s.id,
+        created_at: toIso(s.created_at),
+        last_used_at: toIso(s.last_used_at),
+        expires_at: toIso(s.expires_at),
+        ip: s.ip,
+        user_agent: s.user_agent,
+        current: s.id === currentSessionId,
+      }));
+    },
+
+    async revoke(userId, sessionId, reason) {
+      const found = await findSessionAndUser(db, sessionId);
+      if (!found || found.session.user_id !== userId) {
+        throw new GatehouseError('session_not_found', { detail: `No session ${sessionId} for this user` });
+      }
+      await revokeSession(db, sessionId, reason, clock.now());
+    },
+
+    revokeAll: (userId, reason, exceptSessionId) =>
+      revokeUserSessions(db, userId, reason, clock.now(), exceptSessionId),
+
+    async revokeByToken(token) {
+      const sessionId = isRefreshTokenShaped(token)
+        ? (await findRefreshTokenByHash(db, hashRefreshToken(token)))?.session_id
+        : await accessTokens.verify(token).then(
+            (claims) => claims.sid,
+            (error: unknown) => {
+              if (error instanceof GatehouseError) return undefined;
+              throw error;
+            },
+          );
+      if (sessionId) await revokeSession(db, sessionId, 'token_revoked', clock.now());
+    },
+
+    async introspect(token) {
+      try {
+        if (isRefreshTokenShaped(token)) {
+          const row = await findRefreshToken(token);
+          const { session, user } = await loadSession(row.session_id, 'unknown');
+          const now = clock.now();
+          const live = assertUsable(session, user, now);
+          if (row.expires_at <= now) throw new GatehouseError('refresh_token_expired');
+          if (row.used_at !== null && now - row.used_at > options.refreshGraceSeconds * 1000) {
+            throw new GatehouseError('refresh_token_reused');
+          }
+          return {
+            active: true,
+            token_type: 'refresh_token',
+            sub: live.id,
+            sid: session.id,
+            scope: scopeForRoles(parseRoles(live.roles)),
+            exp: Math.floor(row.expires_at / 1000),
+            iat: Math.floor(row.created_at / 1000),
+          };
+        }
+        const principal = await this.authenticate(token);
+        const { claims } = principal;
+        return {
+          active: true,
+          token_type: 'access_token',
+          sub: claims.sub,
+          sid: principal.session.id,
+          scope: claims.scope,
+          exp: claims.exp,
+          iat: claims.iat,
+          ...(claims.iss ? { iss: claims.iss } : {}),
+          ...(claims.client_id ? { client_id: claims.client_id } : {}),
+        };
+      } catch (error) {
+        if (error instanceof GatehouseError && error.status < 500) return { active: false, code: error.code };
+        throw error;
+      }
+    },
+  };
+}

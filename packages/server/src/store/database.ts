@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import { withStorageErrors } from './storage-errors.js';
+
+export type DatabaseTarget = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: DatabaseTarget['dialect'];
+  /** A printable name of the database with any password removed, for logs. */
+  description: string;
+  close(): Promise<void>;
+}
+
+const PG_INT8_OID = 20;
+
+function openSqlite(file: string): SQLite.Database {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  // Another process (the CLI while the server runs) may hold the write lock for a moment.
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  return sqlite;
+}
+
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.href;
+}
+
+/** `onConnectionError` hears about idle pooled connections that died; the next query reports its own failure. */
+export function openStore(target: DatabaseTarget, onConnectionError: (error: Error) => void): Store {
+  if (target.dialect === 'sqlite') {
+    const db = new Kysely<Database>({
+      dialect: withStorageErrors(new SqliteDialect({ database: async () => openSqlite(target.path) })),
+    });
+    return { db, dialect: 'sqlite', description: `sqlite:${target.path}`, close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    // Epoch milliseconds are int8; they fit a JS number exactly (until the year 287396).
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  pool.on('error', onConnectionError);
+  const db = new Kysely<Database>({ dialect: withStorageErrors(new PostgresDialect({ pool })) });
+  return { db, dialect: 'postgres', description: redactUrl(target.url), close: () => db.destroy() };
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import { coreMigration } from './0001-core.js';
+
+/** Every migration, in order. Names are permanent: a released migration is never renamed or edited. */
+export const migrations: Record<string, Migration> = {
+  '0001-core': coreMigration,
+};

@@ -1,0 +1,74 @@
+/**
+ * The one schema, portable across SQLite and PostgreSQL: ids are UUIDv7 strings, instants are UTC epoch
+ * milliseconds (bigint), flags are 0/1 integers, lists are JSON text.
+ */
+export interface InstallationTable {
+  singleton: number;
+  id: string;
+  master_key_fingerprint: string;
+  created_at: number;
+}
+
+export type SigningKeyState = 'next' | 'active' | 'retired';
+
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  state: SigningKeyState;
+  public_jwk: string;
+  private_jwk_sealed: string;
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
+  /** After this instant nothing it signed can still be valid; it leaves JWKS then. */
+  verify_until: number | null;
+}
+
+export interface UserTable {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string | null;
+  roles: string;
+  disabled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserTombstoneTable {
+  id: string;
+  deleted_at: number;
+  deleted_by: string | null;
+}
+
+export interface SessionTable {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  amr: string;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokenTable {
+  id: string;
+  session_id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  successor_id: string | null;
+}
+
+export interface Database {
+  installation: InstallationTable;
+  signing_keys: SigningKeyTable;
+  users: UserTable;
+  user_tombstones: UserTombstoneTable;
+  sessions: SessionTable;
+  refresh_tokens: RefreshTokenTable;
+}

@@ -1,0 +1,203 @@
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { v7 as uuidv7 } from 'uuid';
+import { type Clock, toEpochSeconds } from '../clock.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { ALLOWED_ALGS, type Keyring } from '../keyring/keyring.js';
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  sid?: string;
+  scope: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  client_id?: string;
+  amr?: string[];
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  expiresIn: number;
+  claims: AccessClaims;
+}
+
+export interface AccessTokenOptions {
+  keyring: Keyring;
+  clock: Clock;
+  issuer: string;
+  audience: string[];
+  ttlSeconds: number;
+  clockSkewSeconds: number;
+  /** Verified tokens kept in memory, keyed by the exact token string (the hot path skips the signature). */
+  cacheSize?: number;
+}
+
+/** RFC 9068 media type of JWT access tokens; checked on verify so an ID token or other JWT is never accepted. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
+const MAX_TOKEN_LENGTH = 8192;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
+
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function claimFailure(
+  error: InstanceType<typeof errors.JWTClaimValidationFailed>,
+  issuer: string,
+  audience: string[],
+) {
+  switch (error.claim) {
+    case 'iss':
+      return new GatehouseError('token_issuer_mismatch', {
+        detail: `The token's iss is "${String(error.payload.iss).slice(0, 200)}"; this server is "${issuer}"`,
+      });
+    case 'aud':
+      return new GatehouseError('token_audience_mismatch', {
+        detail: `The token's aud is ${JSON.stringify(error.payload.aud)}; this server accepts ${JSON.stringify(audience)}`,
+      });
+    case 'nbf':
+    case 'iat':
+      return new GatehouseError('token_not_yet_valid', {
+        detail: `The token's ${error.claim} is in the future`,
+      });
+    default:
+      return new GatehouseError('token_malformed', {
+        detail: `Claim check failed: ${error.claim} (${error.reason})`,
+      });
+  }
+}
+
+export interface AccessTokens {
+  issue(input: {
+    sub: string;
+    sid?: string;
+    scope: string;
+    clientId?: string;
+    amr?: string[];
+    ttlSeconds?: number;
+  }): Promise<IssuedAccessToken>;
+  /** Verifies signature, algorithm, key, issuer, audience and times; throws GatehouseError with the reason. */
+  verify(token: string): Promise<AccessClaims>;
+}
+
+export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
+  const { keyring, clock, issuer, audience, clockSkewSeconds } = options;
+  const verified = new LRUCache<string, AccessClaims>({ max: options.cacheSize ?? 10_000 });
+  const audienceClaim = audience.length === 1 ? audience[0] : audience;
+
+  function fromCache(token: string): AccessClaims | undefined {
+    const claims = verified.get(token);
+    if (!claims) return undefined;
+    if (claims.exp + clockSkewSeconds <= toEpochSeconds(clock.now())) {
+      verified.delete(token);
+      throw new GatehouseError('token_expired', {
+        detail: `Expired at ${new Date(claims.exp * 1000).toISOString()}`,
+      });
+    }
+    return claims;
+  }
+
+  async function verifySignatureAndClaims(token: string): Promise<AccessClaims> {
+    if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) {
+      throw new GatehouseError('token_malformed', {
+        detail: 'Not three base64url segments separated by dots',
+      });
+    }
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new GatehouseError('token_malformed', { detail: 'The header is not base64url-encoded JSON' });
+    }
+    const alg = String(header.alg);
+    if (!(ALLOWED_ALGS as readonly string[]).includes(alg)) {
+      throw new GatehouseError('token_alg_not_allowed', {
+        detail: `alg "${alg.slice(0, 20)}" is not one of ${ALLOWED_ALGS.join(', ')}`,
+      });
+    }
+    // The key comes from our keyring only: jku, x5u, jwk and x5c headers are never followed.
+    const kid = typeof header.kid === 'string' && KID_SHAPE.test(header.kid) ? header.kid : undefined;
+    const key = kid ? keyring.verificationKey(kid) : undefined;
+    if (!key) {
+      const tokenIssuer = unverifiedIssuer(token);
+      throw new GatehouseError('token_unknown_key', {
+        detail:
+          `Signed with kid "${kid ?? '(none)'}", which this installation does not hold` +
+          (tokenIssuer && tokenIssuer !== issuer
+            ? `; the token claims issuer "${tokenIssuer}", this server is "${issuer}"`
+            : ''),
+      });
+    }
+    if (key.alg !== alg) {
+      throw new GatehouseError('token_alg_not_allowed', {
+        detail: `Key ${key.kid} signs with ${key.alg}, not ${alg}`,
+      });
+    }
+    try {
+      const { payload } = await jwtVerify(token, key.key, {
+        algorithms: [key.alg],
+        issuer,
+        audience,
+        typ: ACCESS_TOKEN_TYP,
+        clockTolerance: clockSkewSeconds,
+        currentDate: new Date(clock.now()),
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+      });
+      return payload as AccessClaims;
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) {
+        throw new GatehouseError('token_expired', {
+          detail: `Expired at ${new Date(Number(error.payload.exp) * 1000).toISOString()}`,
+        });
+      }
+      if (error instanceof errors.JWTClaimValidationFailed) throw claimFailure(error, issuer, audience);
+      if (error instanceof errors.JWSSignatureVerificationFailed) {
+        throw new GatehouseError('token_signature_invalid', {
+          detail: `The signature does not match key ${key.kid}`,
+        });
+      }
+      if (error instanceof errors.JOSEError)
+        throw new GatehouseError('token_malformed', { detail: error.code });
+      throw error;
+    }
+  }
+
+  return {
+    async issue(input) {
+      const now = toEpochSeconds(clock.now());
+      const ttl = input.ttlSeconds ?? options.ttlSeconds;
+      const signer = keyring.signer();
+      const claims: AccessClaims = {
+        iss: issuer,
+        aud: audienceClaim,
+        sub: input.sub,
+        ...(input.sid ? { sid: input.sid } : {}),
+        ...(input.clientId ? { client_id: input.clientId } : {}),
+        ...(input.amr ? { amr: input.amr } : {}),
+        scope: input.scope,
+        iat: now,
+        nbf: now,
+        exp: now + ttl,
+        jti: uuidv7(),
+      };
+      const token = await new SignJWT(claims)
+        .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYP })
+        .sign(signer.key);
+      return { token, expiresIn: ttl, claims };
+    },
+    async verify(token) {
+      const cached = fromCache(token);
+      if (cached) return cached;
+      const claims = await verifySignatureAndClaims(token);
+      verified.set(token, claims);
+      return claims;
+    },
+  };
+}

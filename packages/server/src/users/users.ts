@@ -1,0 +1,167 @@
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { Clock } from '../clock.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { Database } from '../store/schema.js';
+import {
+  deleteUser,
+  findUserByEmail,
+  findUserById,
+  findUserTombstone,
+  insertUser,
+  listUsers,
+  type UserRow,
+  updateUser,
+} from '../store/users-store.js';
+import { parseEmail } from './email.js';
+import {
+  checkPasswordPolicy,
+  hashPassword,
+  normalizePassword,
+  spendDecoyVerification,
+  verifyPassword,
+} from './passwords.js';
+import { parseRoles, toUser, type User } from './user-view.js';
+
+export const KNOWN_ROLES = ['admin'] as const;
+
+export interface Users {
+  create(input: { email: string; password: string; name?: string | null; roles?: string[] }): Promise<User>;
+  /** Checks an email and password; every failure looks the same to the caller and costs the same time. */
+  verifyCredentials(email: string, password: string): Promise<User>;
+  changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void>;
+  get(id: string): Promise<User>;
+  list(options: {
+    email?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<{ users: User[]; next_cursor: string | null }>;
+  update(id: string, patch: { disabled?: boolean; roles?: string[]; name?: string | null }): Promise<User>;
+  remove(id: string, actorId: string | null): Promise<void>;
+  /** Grants the admin role to the account with this email, creating it when absent. */
+  ensureAdmin(email: string, password: string): Promise<{ user: User; created: boolean }>;
+  wasDeleted(id: string): Promise<{ deletedAt: number } | undefined>;
+}
+
+/** Every credential failure is the same to the caller; what really happened stays internal. */
+const invalidCredentials = (internal: string) => new GatehouseError('invalid_credentials', { internal });
+
+export function createUsers(db: Kysely<Database>, clock: Clock): Users {
+  async function requireUser(id: string): Promise<UserRow> {
+    const row = await findUserById(db, id);
+    if (!row) throw new GatehouseError('user_not_found', { detail: `No user with id ${id}` });
+    return row;
+  }
+
+  async function create(input: { email: string; password: string; name?: string | null; roles?: string[] }) {
+    const email = parseEmail(input.email);
+    const password = normalizePassword(input.password);
+    checkPasswordPolicy(password);
+    const now = clock.now();
+    const row: UserRow = {
+      id: uuidv7(),
+      email,
+      name: input.name?.trim() || null,
+      password_hash: await hashPassword(password),
+      roles: JSON.stringify(input.roles ?? []),
+      disabled_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    if (!(await insertUser(db, row))) throw new GatehouseError('email_taken');
+    return toUser(row);
+  }
+
+  return {
+    create,
+
+    async verifyCredentials(rawEmail, rawPassword) {
+      const password = normalizePassword(rawPassword);
+      const email = parseEmailOrNull(rawEmail);
+      const row = email ? await findUserByEmail(db, email) : undefined;
+      if (!row?.password_hash) {
+        await spendDecoyVerification(password);
+        throw invalidCredentials('unknown email');
+      }
+      const check = await verifyPassword(row.password_hash, password);
+      if (!check.ok) throw invalidCredentials('wrong password');
+      if (row.disabled_at !== null) throw new GatehouseError('user_disabled');
+      if (check.needsRehash) {
+        const password_hash = await hashPassword(password);
+        await updateUser(db, row.id, { password_hash, updated_at: clock.now() });
+      }
+      return toUser(row);
+    },
+
+    async changePassword(userId, currentPassword, newPassword) {
+      const row = await requireUser(userId);
+      const check = row.password_hash
+        ? await verifyPassword(row.password_hash, normalizePassword(currentPassword))
+        : { ok: false };
+      if (!check.ok) throw invalidCredentials('current password does not match');
+      const password = normalizePassword(newPassword);
+      checkPasswordPolicy(password);
+      await updateUser(db, userId, { password_hash: await hashPassword(password), updated_at: clock.now() });
+    },
+
+    get: async (id) => toUser(await requireUser(id)),
+
+    async list({ email, limit, cursor }) {
+      const rows = await listUsers(db, {
+        limit: limit + 1,
+        ...(email ? { email: parseEmail(email) } : {}),
+        ...(cursor ? { after: cursor } : {}),
+      });
+      const page = rows.slice(0, limit);
+      return {
+        users: page.map(toUser),
+        next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+      };
+    },
+
+    async update(id, patch) {
+      const row = await requireUser(id);
+      const roles = patch.roles ? [...new Set(patch.roles)] : parseRoles(row.roles);
+      const unknown = roles.filter((role) => !(KNOWN_ROLES as readonly string[]).includes(role));
+      if (unknown.length) {
+        throw new GatehouseError('validation_failed', {
+          detail: `roles: unknown role ${unknown.join(', ')}`,
+        });
+      }
+      const now = clock.now();
+      const disabled_at =
+        patch.disabled === undefined ? row.disabled_at : patch.disabled ? (row.disabled_at ?? now) : null;
+      const name = patch.name === undefined ? row.name : patch.name?.trim() || null;
+      await updateUser(db, id, { roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
+      return toUser({ ...row, roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
+    },
+
+    async remove(id, actorId) {
+      if (!(await deleteUser(db, { id, deleted_at: clock.now(), deleted_by: actorId }))) {
+        throw new GatehouseError('user_not_found', { detail: `No user with id ${id}` });
+      }
+    },
+
+    async ensureAdmin(email, password) {
+      const existing = await findUserByEmail(db, parseEmail(email));
+      if (!existing) return { user: await create({ email, password, roles: ['admin'] }), created: true };
+      const roles = [...new Set([...parseRoles(existing.roles), 'admin'])];
+      await updateUser(db, existing.id, { roles: JSON.stringify(roles), updated_at: clock.now() });
+      return { user: toUser({ ...existing, roles: JSON.stringify(roles) }), created: false };
+    },
+
+    async wasDeleted(id) {
+      const tombstone = await findUserTombstone(db, id);
+      return tombstone ? { deletedAt: tombstone.deleted_at } : undefined;
+    },
+  };
+}
+
+function parseEmailOrNull(raw: string): string | null {
+  try {
+    return parseEmail(raw);
+  } catch (error) {
+    if (error instanceof GatehouseError) return null;
+    throw error;
+  }
+}

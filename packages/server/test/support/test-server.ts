@@ -1,0 +1,69 @@
+import { createServer } from 'node:net';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { type Gatehouse, openGatehouse } from '../../src/gatehouse.js';
+import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import type { TestDatabase } from './test-database.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  gatehouse: Gatehouse;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** A real Gatehouse on a random port of 127.0.0.1, on the given database, as `gatehouse start` would run it. */
+export async function startTestServer(
+  database: TestDatabase,
+  options: { env?: Record<string, string>; clock?: Clock; port?: number } = {},
+): Promise<TestServer> {
+  const port = options.port ?? (await freePort());
+  const env: Record<string, string> = {
+    GATEHOUSE_DATA_DIR: database.dataDir,
+    GATEHOUSE_DATABASE_URL: database.url,
+    GATEHOUSE_PORT: String(port),
+    GATEHOUSE_LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+  const config = loadConfig({ env });
+  const gatehouse = await openGatehouse({
+    config,
+    logger: createLogger(config.logLevel),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const app = await buildApp(gatehouse);
+  await app.listen({ port, host: '127.0.0.1' });
+  gatehouse.keyring.startRefreshing(config.keyringRefreshSeconds, () => {});
+  return {
+    url: `http://127.0.0.1:${port}`,
+    gatehouse,
+    env,
+    async close() {
+      await app.close();
+      await gatehouse.close();
+    },
+  };
+}
+
+/** A clock that runs with the system clock plus an offset the test can move. */
+export function offsetClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
+}
