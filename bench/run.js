@@ -1,0 +1,192 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP_SECONDS = 2;
+const CONNECTIONS = 50;
+const LOGIN_CONNECTIONS = 8;
+const PROBE_INTERVAL_MS = 20;
+const EMAIL = 'bench@example.com';
+const PASSWORD = 'correct horse battery staple';
+
+/** Forks bench/servers/<name>.js, which listens on a free port of 127.0.0.1 and sends it over IPC. */
+async function startServer(name, env = {}) {
+  const child = fork(path.join(BENCH_DIR, 'servers', `${name}.js`), { env: { ...process.env, ...env } });
+  const port = await new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(message.port));
+    child.once('exit', (code) => reject(new Error(`${name} server exited (code ${code}) before listening`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+const run = (options, duration) => autocannon({ connections: CONNECTIONS, ...options, duration });
+
+async function measure(options) {
+  const result = await run(options, DURATION_SECONDS);
+  if (result.errors || result.non2xx) {
+    throw new Error(`${options.url}: ${result.errors} errors and ${result.non2xx} non-2xx responses`);
+  }
+  return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** One request at a time, every PROBE_INTERVAL_MS, until `until` settles. */
+async function probe(url, until) {
+  let running = true;
+  const stop = () => {
+    running = false;
+  };
+  until.then(stop, stop);
+  const latencies = [];
+  while (running) {
+    const started = performance.now();
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    const elapsed = performance.now() - started;
+    latencies.push(elapsed);
+    await sleep(Math.max(0, PROBE_INTERVAL_MS - elapsed));
+  }
+  latencies.sort((a, b) => a - b);
+  const percentile = (p) => latencies[Math.ceil((p / 100) * latencies.length) - 1];
+  return { requestsPerSecond: latencies.length / DURATION_SECONDS, p50: percentile(50), p99: percentile(99) };
+}
+
+async function signUp(baseUrl) {
+  const response = await fetch(`${baseUrl}/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+  });
+  if (response.status !== 201) throw new Error(`signup failed: ${response.status} ${await response.text()}`);
+  return (await response.json()).access_token;
+}
+
+async function benchmark(baselineUrl, gatehouseUrl) {
+  const accessToken = await signUp(gatehouseUrl);
+  const scenarios = [
+    { name: 'Baseline: Fastify hello world `GET /`', options: { url: `${baselineUrl}/` } },
+    {
+      name: '`GET /v1/auth/me` (valid access token)',
+      options: { url: `${gatehouseUrl}/v1/auth/me`, headers: { authorization: `Bearer ${accessToken}` } },
+      minRatio: 0.5,
+    },
+    {
+      name: '`GET /.well-known/jwks.json`',
+      options: { url: `${gatehouseUrl}/.well-known/jwks.json` },
+      minRatio: 0.8,
+    },
+  ];
+  const rows = [];
+  for (const scenario of scenarios) {
+    console.error(`measuring ${scenario.name}`);
+    await run(scenario.options, WARMUP_SECONDS);
+    rows.push({ ...scenario, ...(await measure(scenario.options)) });
+  }
+  const baseline = rows[0].requestsPerSecond;
+  for (const row of rows) {
+    row.ratio = row.requestsPerSecond / baseline;
+    if (row.minRatio !== undefined) {
+      row.target = `≥ ${row.minRatio.toFixed(2)}× baseline`;
+      row.passed = row.ratio >= row.minRatio;
+    }
+  }
+
+  const login = {
+    url: `${gatehouseUrl}/v1/auth/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+    connections: LOGIN_CONNECTIONS,
+  };
+  console.error('measuring POST /v1/auth/login with a /healthz probe');
+  await run(login, WARMUP_SECONDS);
+  const loginRun = measure(login);
+  const [loginResult, healthz] = await Promise.all([loginRun, probe(`${gatehouseUrl}/healthz`, loginRun)]);
+  rows.push(
+    {
+      name: `\`POST /v1/auth/login\` (${LOGIN_CONNECTIONS} connections)`,
+      ...loginResult,
+      ratio: loginResult.requestsPerSecond / baseline,
+    },
+    {
+      name: `\`GET /healthz\` during login (1 request every ${PROBE_INTERVAL_MS} ms)`,
+      ...healthz,
+      target: 'p99 < 20 ms',
+      passed: healthz.p99 < 20,
+    },
+  );
+  return rows;
+}
+
+const milliseconds = (value) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+
+function table(rows) {
+  const lines = [
+    '| Scenario | req/s | p50 (ms) | p99 (ms) | × baseline | Target | Result |',
+    '| --- | ---: | ---: | ---: | ---: | --- | --- |',
+  ];
+  for (const row of rows) {
+    const cells = [
+      row.name,
+      Math.round(row.requestsPerSecond),
+      milliseconds(row.p50),
+      milliseconds(row.p99),
+      row.ratio === undefined ? '—' : row.ratio.toPrecision(2),
+      row.target ?? '—',
+      row.passed === undefined ? '—' : row.passed ? 'pass' : '**FAIL**',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function report(rows) {
+  const cpus = os.cpus();
+  const failed = rows.filter((row) => row.passed === false);
+  const verdict = failed.length
+    ? `Targets missed: ${failed.map((row) => `${row.name} (${row.target})`).join('; ')}.`
+    : 'All targets met.';
+  return `# Gatehouse benchmark
+
+Method: a Fastify hello-world server (the baseline) and a real Gatehouse (fresh SQLite data directory, log level warn) are measured in the same run, and Gatehouse throughput is given as a ratio to the baseline's requests/s.
+Each server runs in its own child process and autocannon runs in the parent, so the load generator does not share the server's event loop.
+Every scenario gets a ${WARMUP_SECONDS} s warm-up, then ${DURATION_SECONDS} s of measurement (\`BENCH_DURATION\`), with ${CONNECTIONS} connections, except login with ${LOGIN_CONNECTIONS} since argon2 bounds it.
+During the login run a separate probe sends one \`GET /healthz\` at a time every ${PROBE_INTERVAL_MS} ms, to show whether password hashing blocks the event loop.
+autocannon latencies have 1 ms resolution; the probe's are timed with \`performance.now()\`. Only 127.0.0.1 traffic. This file is overwritten by each run.
+
+- Command: \`npm run bench\`
+- Date: ${new Date().toISOString()}
+- Machine: ${cpus[0].model} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}
+
+${table(rows)}
+
+${verdict}
+`;
+}
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
+const servers = [];
+try {
+  servers.push(await startServer('baseline'), await startServer('gatehouse', { BENCH_DATA_DIR: dataDir }));
+  const rows = await benchmark(servers[0].url, servers[1].url);
+  const markdown = report(rows);
+  await writeFile(path.join(BENCH_DIR, 'RESULTS.md'), markdown);
+  console.log(markdown);
+} finally {
+  await Promise.all(servers.map((server) => server.stop()));
+  await rm(dataDir, { recursive: true, force: true });
+}
