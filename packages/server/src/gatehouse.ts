@@ -11,6 +11,7 @@ import { openStore, type Store } from './store/database.js';
 import { claimInstallation, type InstallationRow } from './store/installation-store.js';
 import { migrateToLatest } from './store/migrate.js';
 import { type AccessTokens, createAccessTokens } from './tokens/access-tokens.js';
+import { createPasswordHasher } from './users/passwords.js';
 import { createUsers, type Users } from './users/users.js';
 
 /** Everything a running Gatehouse is made of, wired once; HTTP routes and CLI commands take what they need. */
@@ -77,7 +78,7 @@ export async function openGatehouse(options: {
       ttlSeconds: config.accessTokenTtl,
       clockSkewSeconds: config.clockSkewSeconds,
     });
-    const users = createUsers(store.db, clock);
+    const users = createUsers(store.db, clock, createPasswordHasher(config.passwordHashing));
     const sessions = createSessions({
       db: store.db,
       clock,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { DatabaseTarget } from '../store/database.js';
 import type { Config, MasterKeySource } from './config.js';
@@ -165,6 +166,20 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
       3650,
     ),
     logLevel: parseChoice('GATEHOUSE_LOG_LEVEL', env.GATEHOUSE_LOG_LEVEL ?? 'info', LOG_LEVELS),
+    passwordHashing: {
+      concurrency: parseInteger(
+        'GATEHOUSE_PASSWORD_HASH_CONCURRENCY',
+        env.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? String(Math.max(1, availableParallelism() - 1)),
+        1,
+        64,
+      ),
+      maxQueue: parseInteger(
+        'GATEHOUSE_PASSWORD_HASH_QUEUE',
+        env.GATEHOUSE_PASSWORD_HASH_QUEUE ?? '64',
+        0,
+        100_000,
+      ),
+    },
     keyringRefreshSeconds: parseInteger(
       'GATEHOUSE_KEYRING_REFRESH_SECONDS',
       env.GATEHOUSE_KEYRING_REFRESH_SECONDS ?? '5',

@@ -20,7 +20,7 @@ export function challenge(issuer: string, code?: string): string {
 
 export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-/** preHandler: the request must carry a live user session's access token. */
+/** onRequest hook (before the body is even parsed): the request must carry a live user session's access token. */
 export function requireUser(sessions: Sessions, issuer: string): Guard {
   return async (request, reply) => {
     const token = bearerToken(request);
@@ -39,7 +39,7 @@ export function requireUser(sessions: Sessions, issuer: string): Guard {
   };
 }
 
-/** preHandler: as requireUser, and the user holds the admin role. */
+/** onRequest hook: as requireUser, and the user holds the admin role. */
 export function requireAdmin(sessions: Sessions, issuer: string): Guard {
   const user = requireUser(sessions, issuer);
   return async (request, reply) => {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { withStorageErrors } from './storage-errors.js';
@@ -26,6 +27,24 @@ function openSqlite(file: string): SQLite.Database {
   // Another process (the CLI while the server runs) may hold the write lock for a moment.
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  return withStatementCache(sqlite);
+}
+
+/**
+ * Kysely prepares a statement for every query; on the hot path preparing costs several times what running
+ * the query does. Statements are cached by SQL text (Kysely runs them to completion, never interleaved).
+ */
+function withStatementCache(sqlite: SQLite.Database, size = 256): SQLite.Database {
+  const statements = new LRUCache<string, SQLite.Statement>({ max: size });
+  const prepare = sqlite.prepare.bind(sqlite);
+  sqlite.prepare = ((source: string) => {
+    let statement = statements.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      statements.set(source, statement);
+    }
+    return statement;
+  }) as typeof sqlite.prepare;
   return sqlite;
 }
 

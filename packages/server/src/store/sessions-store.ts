@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, InferResult, Kysely } from 'kysely';
 import type { Database, SessionTable } from './schema.js';
 import type { UserRow } from './users-store.js';
 
@@ -12,12 +12,8 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
   return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The session and its user in one read: what every request authenticated by an access token needs. */
-export async function findSessionAndUser(
-  db: Kysely<Database>,
-  sessionId: string,
-): Promise<{ session: SessionRow; user: UserRow | undefined } | undefined> {
-  const row = await db
+function sessionAndUserQuery(db: Kysely<Database>, sessionId: string) {
+  return db
     .selectFrom('sessions')
     .leftJoin('users', 'users.id', 'sessions.user_id')
     .select([
@@ -40,8 +36,25 @@ export async function findSessionAndUser(
       'users.created_at as u_created_at',
       'users.updated_at as u_updated_at',
     ])
-    .where('sessions.id', '=', sessionId)
-    .executeTakeFirst();
+    .where('sessions.id', '=', sessionId);
+}
+
+type SessionAndUserRow = InferResult<ReturnType<typeof sessionAndUserQuery>>[number];
+
+/** Every authenticated request runs this query: it is compiled once per database and only re-bound. */
+const compiledSessionAndUser = new WeakMap<Kysely<Database>, CompiledQuery<SessionAndUserRow>>();
+
+/** The session and its user in one read: what every request authenticated by an access token needs. */
+export async function findSessionAndUser(
+  db: Kysely<Database>,
+  sessionId: string,
+): Promise<{ session: SessionRow; user: UserRow | undefined } | undefined> {
+  let compiled = compiledSessionAndUser.get(db);
+  if (!compiled) {
+    compiled = sessionAndUserQuery(db, '').compile();
+    compiledSessionAndUser.set(db, compiled);
+  }
+  const row = (await db.executeQuery<SessionAndUserRow>({ ...compiled, parameters: [sessionId] })).rows[0];
   if (!row) return undefined;
   const {
     u_id,

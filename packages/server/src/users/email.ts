@@ -9,7 +9,8 @@ export function canonicalEmail(raw: string): string {
   return raw.trim().normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 }
 
-const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,253}$/u;
+// No whitespace, no control or format characters (NUL would also be refused by PostgreSQL as a 500).
+const EMAIL_SHAPE = /^[^\s@\p{Cc}\p{Cf}]{1,64}@[^\s@\p{Cc}\p{Cf}]{1,253}$/u;
 
 export function parseEmail(raw: string): string {
   const email = canonicalEmail(raw);

@@ -1,5 +1,6 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
+import pLimit from 'p-limit';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { randomBase64url } from '../secrets/digest.js';
 
@@ -30,12 +31,12 @@ export function checkPasswordPolicy(password: string): void {
   }
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_PARAMS);
-}
+const ARGON2_HASH = /^\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
+const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
+/** A complete argon2 (PHC string) or bcrypt hash: what `users import` accepts, so login never meets an undecodable one. */
 export const isSupportedHash = (stored: string): boolean =>
-  stored.startsWith('$argon2') || /^\$2[aby]\$\d\d\$/.test(stored);
+  ARGON2_HASH.test(stored) || BCRYPT_HASH.test(stored);
 
 export interface PasswordCheck {
   ok: boolean;
@@ -43,7 +44,21 @@ export interface PasswordCheck {
   needsRehash: boolean;
 }
 
-export async function verifyPassword(stored: string, password: string): Promise<PasswordCheck> {
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(stored: string, password: string): Promise<PasswordCheck>;
+  /** Verifies against a hash of nothing anyone knows: an unknown email costs what a wrong password costs. */
+  spendDecoy(password: string): Promise<void>;
+}
+
+export interface HasherLimits {
+  /** Hashes running at once. One core is left to the event loop, so hashing never starves other requests. */
+  concurrency: number;
+  /** Hashes waiting for a slot; past this a request is refused (`503 overloaded`) instead of queueing forever. */
+  maxQueue: number;
+}
+
+async function verifyAny(stored: string, password: string): Promise<PasswordCheck> {
   if (stored.startsWith('$argon2')) {
     const ok = await verify(stored, password);
     return { ok, needsRehash: ok && !stored.startsWith(CURRENT_PARAMS_PREFIX) };
@@ -55,10 +70,30 @@ export async function verifyPassword(stored: string, password: string): Promise<
   return { ok: false, needsRehash: false };
 }
 
-let decoyHash: Promise<string> | undefined;
+export function createPasswordHasher(limits: HasherLimits): PasswordHasher {
+  const limit = pLimit(limits.concurrency);
+  let decoyHash: Promise<string> | undefined;
 
-/** An argon2 hash of nothing anyone knows: verifying against it makes an unknown email cost what a wrong password costs. */
-export async function spendDecoyVerification(password: string): Promise<void> {
-  decoyHash ??= hashPassword(randomBase64url(24));
-  await verify(await decoyHash, password);
+  function bounded<T>(work: () => Promise<T>): Promise<T> {
+    if (limit.pendingCount >= limits.maxQueue) {
+      return Promise.reject(
+        new GatehouseError('overloaded', {
+          retryAfterSeconds: 1,
+          internal: `${limit.pendingCount} password hashes queued`,
+        }),
+      );
+    }
+    return limit(work);
+  }
+
+  const hashPassword = (password: string) => bounded(() => hash(password, ARGON2_PARAMS));
+  return {
+    hash: hashPassword,
+    verify: (stored, password) => bounded(() => verifyAny(stored, password)),
+    async spendDecoy(password) {
+      decoyHash ??= hashPassword(randomBase64url(24));
+      const stored = await decoyHash;
+      await bounded(() => verify(stored, password));
+    },
+  };
 }

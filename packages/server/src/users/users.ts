@@ -14,13 +14,7 @@ import {
   updateUser,
 } from '../store/users-store.js';
 import { parseEmail } from './email.js';
-import {
-  checkPasswordPolicy,
-  hashPassword,
-  normalizePassword,
-  spendDecoyVerification,
-  verifyPassword,
-} from './passwords.js';
+import { checkPasswordPolicy, normalizePassword, type PasswordHasher } from './passwords.js';
 import { parseRoles, toUser, type User } from './user-view.js';
 
 export const KNOWN_ROLES = ['admin'] as const;
@@ -46,7 +40,7 @@ export interface Users {
 /** Every credential failure is the same to the caller; what really happened stays internal. */
 const invalidCredentials = (internal: string) => new GatehouseError('invalid_credentials', { internal });
 
-export function createUsers(db: Kysely<Database>, clock: Clock): Users {
+export function createUsers(db: Kysely<Database>, clock: Clock, passwords: PasswordHasher): Users {
   async function requireUser(id: string): Promise<UserRow> {
     const row = await findUserById(db, id);
     if (!row) throw new GatehouseError('user_not_found', { detail: `No user with id ${id}` });
@@ -61,8 +55,8 @@ export function createUsers(db: Kysely<Database>, clock: Clock): Users {
     const row: UserRow = {
       id: uuidv7(),
       email,
-      name: input.name?.trim() || null,
-      password_hash: await hashPassword(password),
+      name: parseName(input.name),
+      password_hash: await passwords.hash(password),
       roles: JSON.stringify(input.roles ?? []),
       disabled_at: null,
       created_at: now,
@@ -80,14 +74,14 @@ export function createUsers(db: Kysely<Database>, clock: Clock): Users {
       const email = parseEmailOrNull(rawEmail);
       const row = email ? await findUserByEmail(db, email) : undefined;
       if (!row?.password_hash) {
-        await spendDecoyVerification(password);
+        await passwords.spendDecoy(password);
         throw invalidCredentials('unknown email');
       }
-      const check = await verifyPassword(row.password_hash, password);
+      const check = await passwords.verify(row.password_hash, password);
       if (!check.ok) throw invalidCredentials('wrong password');
       if (row.disabled_at !== null) throw new GatehouseError('user_disabled');
       if (check.needsRehash) {
-        const password_hash = await hashPassword(password);
+        const password_hash = await passwords.hash(password);
         await updateUser(db, row.id, { password_hash, updated_at: clock.now() });
       }
       return toUser(row);
@@ -96,12 +90,15 @@ export function createUsers(db: Kysely<Database>, clock: Clock): Users {
     async changePassword(userId, currentPassword, newPassword) {
       const row = await requireUser(userId);
       const check = row.password_hash
-        ? await verifyPassword(row.password_hash, normalizePassword(currentPassword))
+        ? await passwords.verify(row.password_hash, normalizePassword(currentPassword))
         : { ok: false };
       if (!check.ok) throw invalidCredentials('current password does not match');
       const password = normalizePassword(newPassword);
       checkPasswordPolicy(password);
-      await updateUser(db, userId, { password_hash: await hashPassword(password), updated_at: clock.now() });
+      await updateUser(db, userId, {
+        password_hash: await passwords.hash(password),
+        updated_at: clock.now(),
+      });
     },
 
     get: async (id) => toUser(await requireUser(id)),
@@ -131,7 +128,7 @@ export function createUsers(db: Kysely<Database>, clock: Clock): Users {
       const now = clock.now();
       const disabled_at =
         patch.disabled === undefined ? row.disabled_at : patch.disabled ? (row.disabled_at ?? now) : null;
-      const name = patch.name === undefined ? row.name : patch.name?.trim() || null;
+      const name = patch.name === undefined ? row.name : parseName(patch.name);
       await updateUser(db, id, { roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
       return toUser({ ...row, roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
     },
@@ -155,6 +152,13 @@ export function createUsers(db: Kysely<Database>, clock: Clock): Users {
       return tombstone ? { deletedAt: tombstone.deleted_at } : undefined;
     },
   };
+}
+
+function parseName(raw: string | null | undefined): string | null {
+  const name = raw?.normalize('NFKC').trim();
+  if (name && /\p{Cc}/u.test(name))
+    throw new GatehouseError('validation_failed', { detail: 'name: control characters are not allowed' });
+  return name || null;
 }
 
 function parseEmailOrNull(raw: string): string | null {

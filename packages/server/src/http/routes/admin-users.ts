@@ -10,7 +10,7 @@ export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
   const { users, sessions, config } = gatehouse;
   const tags = ['administration'];
   const security = [{ bearer: [] }];
-  app.addHook('preHandler', requireAdmin(sessions, config.issuer));
+  app.addHook('onRequest', requireAdmin(sessions, config.issuer));
 
   app.get(
     '/v1/admin/users',

@@ -62,7 +62,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   app.get(
     '/v1/auth/me',
     {
-      preHandler: userGuard,
+      onRequest: userGuard,
       schema: {
         tags,
         security: [{ bearer: [] }],
@@ -84,7 +84,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   app.get(
     '/v1/auth/session',
     {
-      preHandler: userGuard,
+      onRequest: userGuard,
       schema: {
         tags,
         security: [{ bearer: [] }],
@@ -112,7 +112,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   app.post(
     '/v1/auth/logout',
     {
-      preHandler: userGuard,
+      onRequest: userGuard,
       schema: { tags, security: [{ bearer: [] }], response: responses({ 204: Type.Null() }) },
     },
     async (request, reply) => {
@@ -125,7 +125,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   app.get(
     '/v1/auth/sessions',
     {
-      preHandler: userGuard,
+      onRequest: userGuard,
       schema: {
         tags,
         security: [{ bearer: [] }],
@@ -141,7 +141,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   app.delete(
     '/v1/auth/sessions/:id',
     {
-      preHandler: userGuard,
+      onRequest: userGuard,
       schema: {
         tags,
         security: [{ bearer: [] }],
@@ -159,7 +159,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/auth/password',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      preHandler: userGuard,
+      onRequest: userGuard,
       schema: {
         tags,
         security: [{ bearer: [] }],

@@ -104,7 +104,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
     '/oauth/introspect',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      preHandler: requireAdmin(sessions, config.issuer),
+      onRequest: requireAdmin(sessions, config.issuer),
       schema: {
         tags,
         security: [{ bearer: [] }],
@@ -131,7 +131,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
   app.get(
     '/oauth/userinfo',
     {
-      preHandler: requireUser(sessions, config.issuer),
+      onRequest: requireUser(sessions, config.issuer),
       schema: {
         tags,
         security: [{ bearer: [] }],
