@@ -134,27 +134,29 @@ async function benchmark(baselineUrl, gatehouseUrl) {
 
 const milliseconds = (value) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
 
+const COLUMNS = [
+  { title: 'Scenario', cell: (row) => row.name },
+  { title: 'req/s', cell: (row) => String(Math.round(row.requestsPerSecond)), right: true },
+  { title: 'p50 (ms)', cell: (row) => milliseconds(row.p50), right: true },
+  { title: 'p99 (ms)', cell: (row) => milliseconds(row.p99), right: true },
+  { title: '× baseline', cell: (row) => row.ratio?.toPrecision(2) ?? '—', right: true },
+  { title: 'Target', cell: (row) => row.target ?? '—' },
+  { title: 'Result', cell: (row) => (row.passed === undefined ? '—' : row.passed ? 'pass' : '**FAIL**') },
+];
+
+/** Padded the way Biome formats Markdown, so `biome check` accepts the RESULTS.md each run writes. */
 function table(rows) {
-  const lines = [
-    '| Scenario | req/s | p50 (ms) | p99 (ms) | × baseline | Target | Result |',
-    '| --- | ---: | ---: | ---: | ---: | --- | --- |',
-  ];
-  for (const row of rows) {
-    const cells = [
-      row.name,
-      Math.round(row.requestsPerSecond),
-      milliseconds(row.p50),
-      milliseconds(row.p99),
-      row.ratio === undefined ? '—' : row.ratio.toPrecision(2),
-      row.target ?? '—',
-      row.passed === undefined ? '—' : row.passed ? 'pass' : '**FAIL**',
-    ];
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
-  return lines.join('\n');
+  const body = rows.map((row) => COLUMNS.map((column) => column.cell(row)));
+  const widths = COLUMNS.map((column, i) =>
+    Math.max(column.title.length, ...body.map((cells) => cells[i].length)),
+  );
+  const line = (cells) =>
+    `| ${cells.map((cell, i) => (COLUMNS[i].right ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join(' | ')} |`;
+  const rule = widths.map((width, i) => (COLUMNS[i].right ? `${'-'.repeat(width - 1)}:` : '-'.repeat(width)));
+  return [COLUMNS.map((column) => column.title), rule, ...body].map(line).join('\n');
 }
 
-function report(rows) {
+function report(rows, loadAverage) {
   const cpus = os.cpus();
   const failed = rows.filter((row) => row.passed === false);
   const verdict = failed.length
@@ -166,11 +168,11 @@ Method: a Fastify hello-world server (the baseline) and a real Gatehouse (fresh 
 Each server runs in its own child process and autocannon runs in the parent, so the load generator does not share the server's event loop.
 Every scenario gets a ${WARMUP_SECONDS} s warm-up, then ${DURATION_SECONDS} s of measurement (\`BENCH_DURATION\`), with ${CONNECTIONS} connections, except login with ${LOGIN_CONNECTIONS} since argon2 bounds it.
 During the login run a separate probe sends one \`GET /healthz\` at a time every ${PROBE_INTERVAL_MS} ms, to show whether password hashing blocks the event loop.
-autocannon latencies have 1 ms resolution; the probe's are timed with \`performance.now()\`. Only 127.0.0.1 traffic. This file is overwritten by each run.
+autocannon latencies have 1 ms resolution; the probe's are timed with \`performance.now()\`. Only 127.0.0.1 traffic. Other load on the machine skews the figures, hence the load average below. This file is overwritten by each run.
 
 - Command: \`npm run bench\`
 - Date: ${new Date().toISOString()}
-- Machine: ${cpus[0].model} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}
+- Machine: ${cpus[0].model} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, load average ${loadAverage.toFixed(2)} before the run
 
 ${table(rows)}
 
@@ -178,12 +180,13 @@ ${verdict}
 `;
 }
 
+const loadAverage = os.loadavg()[0];
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
 const servers = [];
 try {
   servers.push(await startServer('baseline'), await startServer('gatehouse', { BENCH_DATA_DIR: dataDir }));
   const rows = await benchmark(servers[0].url, servers[1].url);
-  const markdown = report(rows);
+  const markdown = report(rows, loadAverage);
   await writeFile(path.join(BENCH_DIR, 'RESULTS.md'), markdown);
   console.log(markdown);
 } finally {

@@ -256,8 +256,7 @@ describe('the gatehouse CLI against a running server', () => {
     expect(signedIn.body.user.id).toBe(id);
   });
 
-  // BUG (src/users/passwords.ts isSupportedHash/verifyPassword): import accepts any string starting with
-  // "$argon2", and at login @node-rs/argon2 verify() throws "Decoding failed", so the login answers 500.
+  // Regression: a truncated argon2 hash imported fine, then its login answered 500.
   it('refuses a malformed argon2 hash at import, or at least never answers its login with a 500', async () => {
     expect(targetServer).toBeDefined();
     const email = uniqueEmail('broken-hash');

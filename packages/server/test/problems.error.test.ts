@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type Reply, signUp } from './support/http.js';
-import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 const PROBLEM_KEYS = ['type', 'title', 'status', 'code', 'hint', 'request_id'];
@@ -77,8 +77,7 @@ describe('every failure is a problem+json with a reason code, never a 500', () =
     expectProblem(reply, 413, 'payload_too_large');
   });
 
-  // BUG (src/http/app.ts buildApp): Fastify's built-in text/plain parser is left registered, so a text/plain
-  // body is parsed as a string and fails the schema as 400 validation_failed instead of 415.
+  // Regression: text/plain was parsed as a string and failed validation (400) instead of 415.
   it('answers a text/plain body with 415 unsupported_media_type', async () => {
     const reply = await send('POST', '/v1/auth/login', {
       headers: { 'content-type': 'text/plain' },
@@ -204,8 +203,7 @@ describe('every failure is a problem+json with a reason code, never a 500', () =
     expect(reply.body.code).toBe('headers_too_large');
   });
 
-  // BUG (src/http/app.ts clientErrorHandler): the raw 431/400 it writes has no x-request-id header and says
-  // request_id "none", breaking "every response has an x-request-id header".
+  // Regression: a response written before Fastify saw the request carried no x-request-id.
   it('gives a 431 an x-request-id header equal to its request_id', async () => {
     const reply = await call(server.url, 'GET', '/healthz', {
       headers: { 'x-padding': 'p'.repeat(200 * 1024) },
@@ -215,8 +213,7 @@ describe('every failure is a problem+json with a reason code, never a 500', () =
     expect(reply.body.request_id).toBe(reply.headers.get('x-request-id'));
   });
 
-  // BUG (src/users/email.ts parseEmail): control characters such as U+0000 pass as part of an email; SQLite
-  // stores "nul\u0000@…" as an account, PostgreSQL refuses the byte and the request ends in a 500.
+  // Regression: U+0000 in an email was stored by SQLite and made PostgreSQL answer 500.
   it('refuses an email containing U+0000 at signup with 400 validation_failed', async () => {
     const reply = await call(server.url, 'POST', '/v1/auth/signup', {
       body: { email: `nul\u0000-${Date.now()}@example.com`, password: 'long enough password' },
@@ -225,7 +222,7 @@ describe('every failure is a problem+json with a reason code, never a 500', () =
     expect(reply.body.code).toBe('validation_failed');
   });
 
-  // Same root cause as above: on PostgreSQL the lookup of "a\u0000b@…" throws and login answers 500.
+  // Regression: a login with U+0000 in the email answered 500 on PostgreSQL.
   it('answers a login whose email contains U+0000 like any unknown email (401 invalid_credentials)', async () => {
     const reply = await call(server.url, 'POST', '/v1/auth/login', {
       body: { email: 'a\u0000b@example.com', password: 'whatever password' },
@@ -234,7 +231,7 @@ describe('every failure is a problem+json with a reason code, never a 500', () =
     expect(reply.body.code).toBe('invalid_credentials');
   });
 
-  // BUG (src/users/users.ts create, name unchecked): on PostgreSQL a name containing U+0000 makes signup a 500.
+  // Regression: U+0000 in a name made PostgreSQL answer 500 at signup.
   it('never answers a signup whose name contains U+0000 with a 5xx', async () => {
     const reply = await call(server.url, 'POST', '/v1/auth/signup', {
       body: {
