@@ -6,6 +6,7 @@ import { ConfigError } from './config/parse.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
+import { createSessionViewCache } from './sessions/session-view-cache.js';
 import { createSessions, type Sessions } from './sessions/sessions.js';
 import { openStore, type Store } from './store/database.js';
 import { claimInstallation, type InstallationRow } from './store/installation-store.js';
@@ -78,9 +79,11 @@ export async function openGatehouse(options: {
       ttlSeconds: config.accessTokenTtl,
       clockSkewSeconds: config.clockSkewSeconds,
     });
-    const users = createUsers(store.db, clock, createPasswordHasher(config.passwordHashing));
+    const views = createSessionViewCache(clock, config.sessionCacheSeconds);
+    const users = createUsers(store.db, clock, createPasswordHasher(config.passwordHashing), views);
     const sessions = createSessions({
       db: store.db,
+      views,
       clock,
       accessTokens,
       refreshTokenKey: masterKey.subkey('refresh-tokens'),

@@ -166,6 +166,12 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
       3650,
     ),
     logLevel: parseChoice('GATEHOUSE_LOG_LEVEL', env.GATEHOUSE_LOG_LEVEL ?? 'info', LOG_LEVELS),
+    sessionCacheSeconds: parseInteger(
+      'GATEHOUSE_SESSION_CACHE_SECONDS',
+      env.GATEHOUSE_SESSION_CACHE_SECONDS ?? '1',
+      0,
+      60,
+    ),
     passwordHashing: {
       concurrency: parseInteger(
         'GATEHOUSE_PASSWORD_HASH_CONCURRENCY',

@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -5,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Gatehouse } from '../gatehouse.js';
+import { lazyChildLogger } from './lazy-child-logger.js';
 import { problemBody, sendProblem, toGatehouseError } from './problem.js';
 import { adminUserRoutes } from './routes/admin-users.js';
 import { authRoutes } from './routes/auth.js';
@@ -21,6 +23,21 @@ const MAX_HEADER_BYTES = 128 * 1024;
 /** A hop count believes that many proxies in front of us; CIDR lists and false pass through unchanged. */
 function trustProxyOption(setting: Gatehouse['config']['trustProxy']) {
   return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+}
+
+const REQUEST_ID = Symbol('gatehouse.requestId');
+type IdentifiedRequest = IncomingMessage & { [REQUEST_ID]?: string };
+
+/**
+ * Every response carries x-request-id: set on the raw response before Fastify runs, so it is there for
+ * every answer (even ones Fastify writes itself) without a hook on every request. A well-formed incoming
+ * id is kept, so a request can be followed across proxies.
+ */
+function assignRequestId(request: IdentifiedRequest): string {
+  const incoming = request.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID_SHAPE.test(incoming) ? incoming : uuidv7();
+  request[REQUEST_ID] = id;
+  return id;
 }
 
 /** Node refuses a request it cannot parse before Fastify sees it; the answer still has our shape and a request id. */
@@ -43,14 +60,16 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   const app = Fastify({
     loggerInstance: gatehouse.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (_logger, bindings) => lazyChildLogger(gatehouse.logger, bindings),
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: 64 * 1024,
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    serverFactory: (handler) =>
+      createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => {
+        response.setHeader('x-request-id', assignRequestId(request));
+        handler(request, response);
+      }),
     requestIdHeader: false,
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID_SHAPE.test(incoming) ? incoming : uuidv7();
-    },
+    genReqId: (request) => (request as IdentifiedRequest)[REQUEST_ID] ?? uuidv7(),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
@@ -60,20 +79,21 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   // Only JSON (and forms, on /oauth): a text/plain body is refused as 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      'request',
-    );
-  });
+  // A callback-style hook: it runs on every request, and an async hook costs a promise each time.
+  if (gatehouse.logger.isLevelEnabled('info')) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.info(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request',
+      );
+      done();
+    });
+  }
 
   app.setErrorHandler((error, request, reply) => {
     const failure = toGatehouseError(error);

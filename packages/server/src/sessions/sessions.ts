@@ -26,6 +26,7 @@ import {
   successorRefreshToken,
 } from '../tokens/refresh-token-format.js';
 import { parseRoles, toUser, type User } from '../users/user-view.js';
+import type { SessionViewCache } from './session-view-cache.js';
 
 export interface RequestContext {
   ip: string | null;
@@ -65,6 +66,7 @@ export interface SessionView {
 
 export interface SessionsOptions {
   db: Kysely<Database>;
+  views: SessionViewCache;
   clock: Clock;
   accessTokens: AccessTokens;
   refreshTokenKey: Uint8Array;
@@ -105,7 +107,7 @@ export const scopeForRoles = (roles: string[]): string =>
   ['openid', 'profile', 'email', ...(roles.includes('admin') ? ['admin'] : [])].join(' ');
 
 export function createSessions(options: SessionsOptions): Sessions {
-  const { db, clock, accessTokens, refreshTokenKey } = options;
+  const { db, clock, accessTokens, refreshTokenKey, views } = options;
 
   /** The checks every use of a session makes, in order; the first that fails names the reason. */
   function assertUsable(session: SessionRow, user: UserRow | undefined, now: number): UserRow {
@@ -128,8 +130,12 @@ export function createSessions(options: SessionsOptions): Sessions {
     return user;
   }
 
-  async function loadSession(sessionId: string, subject: string) {
-    const found = await findSessionAndUser(db, sessionId);
+  async function loadSession(sessionId: string, subject: string, { fresh }: { fresh: boolean }) {
+    const cached = fresh ? undefined : views.get(sessionId);
+    if (cached) return cached;
+    const row = await findSessionAndUser(db, sessionId);
+    const found = row && { ...row, view: row.user && toUser(row.user) };
+    if (found) views.set(sessionId, found);
     if (!found) {
       throw new GatehouseError('subject_not_found', {
         detail: `Session ${sessionId} of user ${subject} does not exist: the user was deleted or the database was replaced`,
@@ -208,7 +214,7 @@ export function createSessions(options: SessionsOptions): Sessions {
 
     async refresh(refreshToken) {
       let row = await findRefreshToken(refreshToken);
-      const { session, user } = await loadSession(row.session_id, 'unknown');
+      const { session, user } = await loadSession(row.session_id, 'unknown', { fresh: true });
       const now = clock.now();
       const live = assertUsable(session, user, now);
       const liveUser = { id: live.id, roles: parseRoles(live.roles) };
@@ -230,6 +236,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (now - usedAt <= options.refreshGraceSeconds * 1000)
         return issueTokens(liveUser, session, successor);
       await revokeSession(db, session.id, 'refresh_token_reused', now);
+      views.forgetSession(session.id);
       throw new GatehouseError('refresh_token_reused', {
         detail: `This refresh token was rotated at ${toIso(usedAt)} and replayed at ${toIso(now)}; session ${session.id} is revoked`,
       });
@@ -242,11 +249,12 @@ export function createSessions(options: SessionsOptions): Sessions {
           detail: 'This endpoint needs a user session token, not a client token',
         });
       }
-      const { session, user } = await loadSession(claims.sid, claims.sub);
+      const { session, user, view } = await loadSession(claims.sid, claims.sub, { fresh: false });
       const row = assertUsable(session, user, clock.now());
-      if (row.id !== claims.sub)
+      if (row.id !== claims.sub || !view) {
         throw new GatehouseError('subject_not_found', { detail: 'The session belongs to another user' });
-      return { user: toUser(row), roles: parseRoles(row.roles), session, claims };
+      }
+      return { user: view, roles: view.roles, session, claims };
     },
 
     async list(userId, currentSessionId) {
@@ -268,10 +276,14 @@ export function createSessions(options: SessionsOptions): Sessions {
         throw new GatehouseError('session_not_found', { detail: `No session ${sessionId} for this user` });
       }
       await revokeSession(db, sessionId, reason, clock.now());
+      views.forgetSession(sessionId);
     },
 
-    revokeAll: (userId, reason, exceptSessionId) =>
-      revokeUserSessions(db, userId, reason, clock.now(), exceptSessionId),
+    async revokeAll(userId, reason, exceptSessionId) {
+      const count = await revokeUserSessions(db, userId, reason, clock.now(), exceptSessionId);
+      views.forgetUser(userId);
+      return count;
+    },
 
     async revokeByToken(token) {
       const sessionId = isRefreshTokenShaped(token)
@@ -283,14 +295,16 @@ export function createSessions(options: SessionsOptions): Sessions {
               throw error;
             },
           );
-      if (sessionId) await revokeSession(db, sessionId, 'token_revoked', clock.now());
+      if (!sessionId) return;
+      await revokeSession(db, sessionId, 'token_revoked', clock.now());
+      views.forgetSession(sessionId);
     },
 
     async introspect(token) {
       try {
         if (isRefreshTokenShaped(token)) {
           const row = await findRefreshToken(token);
-          const { session, user } = await loadSession(row.session_id, 'unknown');
+          const { session, user } = await loadSession(row.session_id, 'unknown', { fresh: true });
           const now = clock.now();
           const live = assertUsable(session, user, now);
           if (row.expires_at <= now) throw new GatehouseError('refresh_token_expired');

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { SessionViewCache } from '../sessions/session-view-cache.js';
 import type { Database } from '../store/schema.js';
 import {
   deleteUser,
@@ -40,7 +41,12 @@ export interface Users {
 /** Every credential failure is the same to the caller; what really happened stays internal. */
 const invalidCredentials = (internal: string) => new GatehouseError('invalid_credentials', { internal });
 
-export function createUsers(db: Kysely<Database>, clock: Clock, passwords: PasswordHasher): Users {
+export function createUsers(
+  db: Kysely<Database>,
+  clock: Clock,
+  passwords: PasswordHasher,
+  views: SessionViewCache,
+): Users {
   async function requireUser(id: string): Promise<UserRow> {
     const row = await findUserById(db, id);
     if (!row) throw new GatehouseError('user_not_found', { detail: `No user with id ${id}` });
@@ -99,6 +105,7 @@ export function createUsers(db: Kysely<Database>, clock: Clock, passwords: Passw
         password_hash: await passwords.hash(password),
         updated_at: clock.now(),
       });
+      views.forgetUser(userId);
     },
 
     get: async (id) => toUser(await requireUser(id)),
@@ -130,6 +137,7 @@ export function createUsers(db: Kysely<Database>, clock: Clock, passwords: Passw
         patch.disabled === undefined ? row.disabled_at : patch.disabled ? (row.disabled_at ?? now) : null;
       const name = patch.name === undefined ? row.name : parseName(patch.name);
       await updateUser(db, id, { roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
+      views.forgetUser(id);
       return toUser({ ...row, roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
     },
 
@@ -137,6 +145,7 @@ export function createUsers(db: Kysely<Database>, clock: Clock, passwords: Passw
       if (!(await deleteUser(db, { id, deleted_at: clock.now(), deleted_by: actorId }))) {
         throw new GatehouseError('user_not_found', { detail: `No user with id ${id}` });
       }
+      views.forgetUser(id);
     },
 
     async ensureAdmin(email, password) {
@@ -144,6 +153,7 @@ export function createUsers(db: Kysely<Database>, clock: Clock, passwords: Passw
       if (!existing) return { user: await create({ email, password, roles: ['admin'] }), created: true };
       const roles = [...new Set([...parseRoles(existing.roles), 'admin'])];
       await updateUser(db, existing.id, { roles: JSON.stringify(roles), updated_at: clock.now() });
+      views.forgetUser(existing.id);
       return { user: toUser({ ...existing, roles: JSON.stringify(roles) }), created: false };
     },
 
