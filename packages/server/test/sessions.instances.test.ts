@@ -25,7 +25,9 @@ describe('a logout on one instance reaches another within the session cache time
     expect((await call(second.url, 'GET', '/v1/auth/me', { token: access_token })).status).toBe(200);
 
     expect((await call(first.url, 'POST', '/v1/auth/logout', { token: access_token })).status).toBe(204);
-    expect((await call(first.url, 'GET', '/v1/auth/me', { token: access_token })).body.code).toBe('session_revoked');
+    expect((await call(first.url, 'GET', '/v1/auth/me', { token: access_token })).body.code).toBe(
+      'session_revoked',
+    );
 
     const loggedOutAt = Date.now();
     let reply = await call(second.url, 'GET', '/v1/auth/me', { token: access_token });
