@@ -192,7 +192,7 @@ describe('admin endpoints and introspection need an admin', () => {
       expect(garbage.body).toEqual({ active: false, code: 'token_malformed' });
       const unknownRefresh = await call(server.url, 'POST', '/oauth/introspect', {
         token: admin,
-        form: { token: 'ghr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+        form: { token: 'grt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
       });
       expect(unknownRefresh.body.active).toBe(false);
       expect(unknownRefresh.body.code).toEqual(expect.any(String));

@@ -44,7 +44,7 @@ describe('people: sign up, sign in, sessions, password, sign out', () => {
     expect(reply.body.token_type).toBe('Bearer');
     expect(reply.body.expires_in).toBe(600);
     expect(reply.body.access_token).toMatch(JWT);
-    expect(reply.body.refresh_token).toMatch(/^ghr_/);
+    expect(reply.body.refresh_token).toMatch(/^grt_/);
     expect(reply.text).not.toContain('$argon2');
   });
 
@@ -285,7 +285,7 @@ describe('people: sign up, sign in, sessions, password, sign out', () => {
     expect(revoked.status).toBe(200);
     const me = await call(server.url, 'GET', '/v1/auth/me', { token: signup.access_token });
     expect(me.body.code).toBe('session_revoked');
-    for (const token of ['ghr_not-a-real-token', 'nonsense', 'a.b.c']) {
+    for (const token of ['grt_not-a-real-token', 'nonsense', 'a.b.c']) {
       expect((await call(server.url, 'POST', '/oauth/revoke', { form: { token } })).status).toBe(200);
     }
   });

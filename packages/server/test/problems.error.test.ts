@@ -257,7 +257,7 @@ describe('every failure is a problem+json with a reason code, never a 500', () =
       send('GET', '/v1/auth/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }),
       send('GET', '/v1/auth/me', { token: `${'a'.repeat(5000)}.${'b'.repeat(5000)}.c` }),
       send('GET', '/v1/auth/me', { token: 'a.b.c.d' }),
-      send('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: 'ghr_nope' } }),
+      send('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: 'grt_nope' } }),
       send('POST', '/oauth/token', { body: '{bad json' }),
       send('POST', '/oauth/revoke', { form: {} }),
     ]);

@@ -54,7 +54,7 @@ describe('refresh-token rotation under concurrency', () => {
   });
 
   it('tells an unknown refresh token apart from a malformed one', async () => {
-    const unknown = await refresh(server.url, `ghr_${'A'.repeat(43)}`);
+    const unknown = await refresh(server.url, `grt_${'A'.repeat(43)}`);
     expect(unknown.body).toMatchObject({ error: 'invalid_grant', code: 'refresh_token_not_found' });
     const unsupported = await call(server.url, 'POST', '/oauth/token', { form: { grant_type: 'password' } });
     expect(unsupported.body).toMatchObject({

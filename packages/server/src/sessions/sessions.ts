@@ -185,7 +185,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       throw new GatehouseError('refresh_token_not_found', {
         detail: isRefreshTokenShaped(token)
           ? 'No refresh token with this value was issued here'
-          : 'Not a Gatehouse refresh token (ghr_…)',
+          : 'Not a Gatehouse refresh token (grt_…)',
       });
     }
     return row;

@@ -1,8 +1,8 @@
 import { hmacBase64url, randomBase64url, sha256Hex } from '../secrets/digest.js';
 
-/** Refresh tokens: "ghr_" + 256 random bits. The prefix lets `doctor` and secret scanners recognise them. */
-export const REFRESH_TOKEN_PREFIX = 'ghr_';
-const REFRESH_TOKEN_SHAPE = /^ghr_[A-Za-z0-9_-]{43}$/;
+/** Refresh tokens: "grt_" + 256 random bits. The prefix lets `doctor` and secret scanners recognise them. */
+export const REFRESH_TOKEN_PREFIX = 'grt_';
+const REFRESH_TOKEN_SHAPE = /^grt_[A-Za-z0-9_-]{43}$/;
 
 export const newRefreshToken = (): string => `${REFRESH_TOKEN_PREFIX}${randomBase64url(32)}`;
 
