@@ -10,8 +10,6 @@ const config = loadConfig({
 const gatehouse = await openGatehouse({ config, logger: createLogger(config.logLevel) });
 const app = await buildApp(gatehouse);
 await app.listen({ port: 0, host: '127.0.0.1' });
-gatehouse.keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>
-  gatehouse.logger.warn({ err: error }, 'keyring refresh failed'),
-);
+gatehouse.startBackgroundWork();
 process.send({ port: app.server.address().port });
 process.on('disconnect', () => process.exit());

@@ -1,8 +1,16 @@
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
+import { type Agents, createAgents } from './agents/agents.js';
+import { type ApiKeys, createApiKeys } from './apikeys/api-keys.js';
+import { KeyCache } from './apikeys/key-cache.js';
+import { installationTag } from './apikeys/key-format.js';
+import { LastUsedBatcher } from './apikeys/last-used.js';
+import { createMachineTokens, type MachineTokens } from './apikeys/machine-tokens.js';
+import { type Clients, createClients } from './clients/clients.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/config.js';
 import { ConfigError } from './config/parse.js';
+import { createEvents, type Events } from './events/events.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
@@ -27,7 +35,14 @@ export interface Gatehouse {
   accessTokens: AccessTokens;
   users: Users;
   sessions: Sessions;
+  events: Events;
+  clients: Clients;
+  apiKeys: ApiKeys;
+  agents: Agents;
+  machineTokens: MachineTokens;
   readiness(): Promise<Readiness>;
+  /** Timers that keep an instance current: keyring refresh, event writes, last-used batches. */
+  startBackgroundWork(): void;
   close(): Promise<void>;
 }
 
@@ -79,7 +94,33 @@ export async function openGatehouse(options: {
       ttlSeconds: config.accessTokenTtl,
       clockSkewSeconds: config.clockSkewSeconds,
     });
-    const views = createSessionViewCache(clock, config.sessionCacheSeconds);
+    const events = createEvents({
+      db: store.db,
+      clock,
+      retentionDays: config.eventRetentionDays,
+      onError: (error, message) => logger.warn({ err: error }, message),
+    });
+    const keyCache = new KeyCache(clock, config.cacheSeconds);
+    const lastUsed = new LastUsedBatcher(store.db, (error) =>
+      logger.warn({ err: error }, 'could not record key use'),
+    );
+    const apiKeys = createApiKeys({
+      db: store.db,
+      clock,
+      events,
+      cache: keyCache,
+      lastUsed,
+      installationTag: installationTag(installation.id),
+    });
+    const clients = createClients(store.db, clock, keyCache);
+    const agents = createAgents({
+      db: store.db,
+      clock,
+      events,
+      apiKeys,
+      heartbeatTimeoutSeconds: config.agentHeartbeatTimeout,
+    });
+    const views = createSessionViewCache(clock, config.cacheSeconds);
     const users = createUsers(store.db, clock, createPasswordHasher(config.passwordHashing), views);
     const sessions = createSessions({
       db: store.db,
@@ -103,9 +144,23 @@ export async function openGatehouse(options: {
       accessTokens,
       users,
       sessions,
+      events,
+      clients,
+      apiKeys,
+      agents,
+      machineTokens: createMachineTokens(apiKeys, accessTokens),
       readiness: () => checkReadiness(store.db, keyring),
+      startBackgroundWork() {
+        keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>
+          logger.warn({ err: error }, 'could not re-read the signing keys; still using the ones loaded'),
+        );
+        events.start();
+        lastUsed.start();
+      },
       async close() {
         keyring.stop();
+        await lastUsed.close();
+        await events.close();
         await store.close();
       },
     };

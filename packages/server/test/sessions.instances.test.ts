@@ -3,13 +3,13 @@ import { call, signUp } from './support/http.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
-// Two instances on one database: each caches session views for GATEHOUSE_SESSION_CACHE_SECONDS at most.
+// Two instances on one database: each caches session views for GATEHOUSE_CACHE_SECONDS at most.
 describe('a logout on one instance reaches another within the session cache time', () => {
   let database: TestDatabase;
   let first: TestServer;
   let second: TestServer;
   // Instances behind one balancer share the public URL (the issuer) and the database.
-  const shared = { GATEHOUSE_SESSION_CACHE_SECONDS: '1', GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test' };
+  const shared = { GATEHOUSE_CACHE_SECONDS: '1', GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test' };
   beforeAll(async () => {
     database = await createTestDatabase();
     first = await startTestServer(database, { env: shared });

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/parse.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { registerAdmin } from './admin.js';
+import { registerApiKeys } from './api-keys.js';
+import { registerClients } from './clients.js';
 import { registerKeys } from './keys.js';
 import { registerMasterKey } from './master-key.js';
 import { registerMigrate } from './migrate.js';
@@ -24,6 +26,8 @@ export async function runCli(argv: string[]): Promise<void> {
   registerKeys(program);
   registerAdmin(program);
   registerUsers(program);
+  registerClients(program);
+  registerApiKeys(program);
   registerMasterKey(program);
   try {
     await program.parseAsync(argv);

@@ -11,9 +11,7 @@ async function start(options: CommonOptions): Promise<void> {
   const gatehouse = await openGatehouse({ config, logger });
   const app = await buildApp(gatehouse);
   await app.listen({ port: config.port, host: config.host });
-  gatehouse.keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>
-    logger.warn({ err: error }, 'could not re-read the signing keys; still using the ones loaded'),
-  );
+  gatehouse.startBackgroundWork();
   const signer = gatehouse.keyring.signer();
   const next = gatehouse.keyring.list().find((key) => key.state === 'next');
   logger.info(

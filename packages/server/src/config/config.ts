@@ -38,8 +38,10 @@ export interface Config {
   agentHeartbeatTimeout: number;
   eventRetentionDays: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** How long an instance trusts its in-memory view of a session and its user; changes made here apply at once. */
-  sessionCacheSeconds: number;
+  /** How long an instance trusts its in-memory views (sessions, users, API keys, clients); its own changes apply at once. */
+  cacheSeconds: number;
+  /** POST /v1/keys/verify requests per minute per client IP; 0 turns the limit off. */
+  keyVerifyRateLimit: number;
   /** Concurrent argon2 hashes, and how many may wait before login answers 503 overloaded. */
   passwordHashing: { concurrency: number; maxQueue: number };
   /** How often an instance re-reads the signing keys, so a rotation made elsewhere is picked up. */

@@ -166,11 +166,12 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
       3650,
     ),
     logLevel: parseChoice('GATEHOUSE_LOG_LEVEL', env.GATEHOUSE_LOG_LEVEL ?? 'info', LOG_LEVELS),
-    sessionCacheSeconds: parseInteger(
-      'GATEHOUSE_SESSION_CACHE_SECONDS',
-      env.GATEHOUSE_SESSION_CACHE_SECONDS ?? '1',
+    cacheSeconds: parseInteger('GATEHOUSE_CACHE_SECONDS', env.GATEHOUSE_CACHE_SECONDS ?? '1', 0, 60),
+    keyVerifyRateLimit: parseInteger(
+      'GATEHOUSE_KEY_VERIFY_RATE_LIMIT',
+      env.GATEHOUSE_KEY_VERIFY_RATE_LIMIT ?? '6000',
       0,
-      60,
+      10_000_000,
     ),
     passwordHashing: {
       concurrency: parseInteger(

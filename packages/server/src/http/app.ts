@@ -8,9 +8,12 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
 import { problemBody, sendProblem, toGatehouseError } from './problem.js';
+import { adminClientRoutes } from './routes/admin-clients.js';
+import { adminEventRoutes } from './routes/admin-events.js';
 import { adminUserRoutes } from './routes/admin-users.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { machineRoutes } from './routes/machines.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ProblemSchema, UserSchema } from './schemas.js';
@@ -79,6 +82,8 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   // Only JSON (and forms, on /oauth): a text/plain body is refused as 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
+  app.decorateRequest('machine', null);
+  app.decorateRequest('actorId', null);
   // A callback-style hook: it runs on every request, and an async hook costs a promise each time.
   if (gatehouse.logger.isLevelEnabled('info')) {
     app.addHook('onResponse', (request, reply, done) => {
@@ -130,5 +135,8 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   await app.register(authRoutes, gatehouse);
   await app.register(oauthRoutes, gatehouse);
   await app.register(adminUserRoutes, gatehouse);
+  await app.register(adminClientRoutes, gatehouse);
+  await app.register(adminEventRoutes, gatehouse);
+  await app.register(machineRoutes, gatehouse);
   return app;
 }

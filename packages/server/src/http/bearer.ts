@@ -1,6 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { KeyPrincipal } from '../agents/agents.js';
+import type { ApiKeys } from '../apikeys/api-keys.js';
+import { API_KEY_PREFIX } from '../apikeys/key-format.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Sessions } from '../sessions/sessions.js';
+import { eventContext } from './context.js';
 
 /** The token of an `Authorization: Bearer …` header, or undefined when there is none. */
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -20,38 +24,118 @@ export function challenge(issuer: string, code?: string): string {
 
 export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
+export interface GuardDeps {
+  sessions: Sessions;
+  apiKeys: ApiKeys;
+  issuer: string;
+}
+
+function refuse(reply: FastifyReply, issuer: string, error: GatehouseError): never {
+  if (error.status === 401 || error.code === 'scope_insufficient')
+    reply.header('www-authenticate', challenge(issuer, error.code));
+  throw error;
+}
+
+function requireToken(request: FastifyRequest, reply: FastifyReply, issuer: string): string {
+  const token = bearerToken(request);
+  if (token) return token;
+  reply.header('www-authenticate', challenge(issuer));
+  throw new GatehouseError('token_missing');
+}
+
+async function authenticateUser(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: GuardDeps,
+  token: string,
+) {
+  try {
+    request.principal = await deps.sessions.authenticate(token);
+    request.actorId = request.principal.user.id;
+  } catch (error) {
+    if (error instanceof GatehouseError) refuse(reply, deps.issuer, error);
+    throw error;
+  }
+}
+
+async function authenticateKey(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: GuardDeps,
+  token: string,
+  scope: string,
+) {
+  const verdict = await deps.apiKeys.verify(token, { context: eventContext(request), eventType: 'key.auth' });
+  if (!verdict.valid) {
+    refuse(
+      reply,
+      deps.issuer,
+      new GatehouseError(verdict.code, {
+        hint: verdict.hint,
+        ...(verdict.detail ? { detail: verdict.detail } : {}),
+      }),
+    );
+  }
+  if (!verdict.key.scopes.includes(scope)) {
+    refuse(
+      reply,
+      deps.issuer,
+      new GatehouseError('scope_insufficient', { detail: `This key lacks the "${scope}" scope` }),
+    );
+  }
+  request.machine = { keyId: verdict.key.id, clientId: verdict.client.id, scopes: verdict.key.scopes };
+  request.actorId = verdict.key.id;
+}
+
 /** onRequest hook (before the body is even parsed): the request must carry a live user session's access token. */
-export function requireUser(sessions: Sessions, issuer: string): Guard {
+export function requireUser(deps: GuardDeps): Guard {
+  return async (request, reply) =>
+    authenticateUser(request, reply, deps, requireToken(request, reply, deps.issuer));
+}
+
+/** onRequest hook: an API key holding `scope`. */
+export function requireKey(deps: GuardDeps, scope: string): Guard {
+  return async (request, reply) =>
+    authenticateKey(request, reply, deps, requireToken(request, reply, deps.issuer), scope);
+}
+
+/**
+ * onRequest hook: a user with `role`, or an API key with scope `keyScope` (automation acts as an admin with a
+ * root key; an introspecting resource server holds the `introspect` scope).
+ */
+export function requireUserRoleOrKey(deps: GuardDeps, role: string, keyScope: string): Guard {
   return async (request, reply) => {
-    const token = bearerToken(request);
-    if (!token) {
-      reply.header('www-authenticate', challenge(issuer));
-      throw new GatehouseError('token_missing');
-    }
-    try {
-      request.principal = await sessions.authenticate(token);
-    } catch (error) {
-      if (error instanceof GatehouseError && error.status === 401) {
-        reply.header('www-authenticate', challenge(issuer, error.code));
-      }
-      throw error;
+    const token = requireToken(request, reply, deps.issuer);
+    if (token.startsWith(API_KEY_PREFIX)) return authenticateKey(request, reply, deps, token, keyScope);
+    await authenticateUser(request, reply, deps, token);
+    if (!request.principal?.roles.includes(role)) {
+      refuse(
+        reply,
+        deps.issuer,
+        new GatehouseError('scope_insufficient', { detail: `Needs the ${role} role` }),
+      );
     }
   };
 }
 
-/** onRequest hook: as requireUser, and the user holds the admin role. */
-export function requireAdmin(sessions: Sessions, issuer: string): Guard {
-  const user = requireUser(sessions, issuer);
-  return async (request, reply) => {
-    await user(request, reply);
-    if (!request.principal?.roles.includes('admin')) {
-      reply.header('www-authenticate', challenge(issuer, 'scope_insufficient'));
-      throw new GatehouseError('scope_insufficient', { detail: 'Needs the admin role' });
-    }
-  };
-}
+export const requireAdmin = (deps: GuardDeps): Guard => requireUserRoleOrKey(deps, 'admin', 'admin');
 
 export function principalOf(request: FastifyRequest) {
-  if (!request.principal) throw new Error('Route reached without its authentication guard');
+  if (!request.principal) throw new Error('Route reached without its user authentication guard');
   return request.principal;
 }
+
+export function machineOf(request: FastifyRequest): KeyPrincipal {
+  if (!request.machine) throw new Error('Route reached without its API key guard');
+  return request.machine;
+}
+
+export const guardDeps = (gatehouse: {
+  sessions: Sessions;
+  apiKeys: ApiKeys;
+  config: { issuer: string };
+}): GuardDeps => ({
+  sessions: gatehouse.sessions,
+  apiKeys: gatehouse.apiKeys,
+  issuer: gatehouse.config.issuer,
+});

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import type { RequestContext } from '../sessions/sessions.js';
+import type { EventContext } from '../events/events.js';
 
-export const requestContext = (request: FastifyRequest): RequestContext => ({
+export const eventContext = (request: FastifyRequest): EventContext => ({
   ip: request.ip ?? null,
   userAgent: request.headers['user-agent'] ?? null,
+  requestId: request.id,
 });

@@ -6,6 +6,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import type { KeyPrincipal } from '../agents/agents.js';
 import type { Principal } from '../sessions/sessions.js';
 
 export type App = FastifyInstance<
@@ -18,6 +19,11 @@ export type App = FastifyInstance<
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The signed-in user, on routes guarded by a user token. */
     principal: Principal | null;
+    /** The machine, on routes guarded by an API key. */
+    machine: KeyPrincipal | null;
+    /** Who acts: the user id or the API key id, for events of administrative actions. */
+    actorId: string | null;
   }
 }

@@ -64,7 +64,74 @@ export interface RefreshTokenTable {
   successor_id: string | null;
 }
 
+export type ClientStatus = 'active' | 'suspended';
+
+export interface ClientTable {
+  id: string;
+  name: string;
+  email: string | null;
+  status: ClientStatus;
+  status_changed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  client_id: string;
+  name: string;
+  key_hash: string;
+  preview: string;
+  scopes: string;
+  metadata: string | null;
+  rate_limit: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  /** For a rotated key: the end of its grace period. For a revoked key: when it was revoked. */
+  revoked_at: number | null;
+  revoked_reason: 'revoked' | 'rotated' | null;
+  successor_id: string | null;
+  successor_preview: string | null;
+}
+
+export interface AgentTable {
+  id: string;
+  client_id: string;
+  key_id: string | null;
+  name: string;
+  hostname: string | null;
+  version: string | null;
+  reported_status: string | null;
+  created_at: number;
+  last_heartbeat_at: number | null;
+  last_auth_code: string | null;
+  last_auth_at: number | null;
+}
+
+export interface EventTable {
+  id: string;
+  at: number;
+  type: string;
+  code: string;
+  user_id: string | null;
+  client_id: string | null;
+  agent_id: string | null;
+  key_id: string | null;
+  session_id: string | null;
+  actor_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  token_preview: string | null;
+  detail: string | null;
+}
+
 export interface Database {
+  clients: ClientTable;
+  api_keys: ApiKeyTable;
+  agents: AgentTable;
+  events: EventTable;
   installation: InstallationTable;
   signing_keys: SigningKeyTable;
   users: UserTable;

@@ -27,7 +27,12 @@ export interface TestServer {
 /** A real Gatehouse on a random port of 127.0.0.1, on the given database, as `gatehouse start` would run it. */
 export async function startTestServer(
   database: TestDatabase,
-  options: { env?: Record<string, string>; clock?: Clock; port?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    port?: number;
+    logs?: { write(line: string): void };
+  } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   const env: Record<string, string> = {
@@ -40,12 +45,12 @@ export async function startTestServer(
   const config = loadConfig({ env });
   const gatehouse = await openGatehouse({
     config,
-    logger: createLogger(config.logLevel),
+    logger: createLogger(options.logs ? 'debug' : config.logLevel, options.logs),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const app = await buildApp(gatehouse);
   await app.listen({ port, host: '127.0.0.1' });
-  gatehouse.keyring.startRefreshing(config.keyringRefreshSeconds, () => {});
+  gatehouse.startBackgroundWork();
   return {
     url: `http://127.0.0.1:${port}`,
     gatehouse,

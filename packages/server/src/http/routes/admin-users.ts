@@ -1,16 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { Gatehouse } from '../../gatehouse.js';
-import { principalOf, requireAdmin } from '../bearer.js';
+import { guardDeps, requireAdmin } from '../bearer.js';
 import { responses, SessionSchema, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
 
 const UserId = Type.Object({ id: Uuid });
 
 export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
-  const { users, sessions, config } = gatehouse;
+  const { users, sessions } = gatehouse;
   const tags = ['administration'];
   const security = [{ bearer: [] }];
-  app.addHook('onRequest', requireAdmin(sessions, config.issuer));
+  app.addHook('onRequest', requireAdmin(guardDeps(gatehouse)));
 
   app.get(
     '/v1/admin/users',
@@ -69,7 +69,7 @@ export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/admin/users/:id',
     { schema: { tags, security, params: UserId, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
-      await users.remove(request.params.id, principalOf(request).user.id);
+      await users.remove(request.params.id, request.actorId);
       return reply.status(204).send();
     },
   );

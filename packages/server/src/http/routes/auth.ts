@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import type { Gatehouse } from '../../gatehouse.js';
-import { principalOf, requireUser } from '../bearer.js';
-import { requestContext } from '../context.js';
+import { guardDeps, principalOf, requireUser } from '../bearer.js';
+import { eventContext } from '../context.js';
 import {
   AUTH_BODY_LIMIT,
   Email,
@@ -19,7 +19,7 @@ const SignedIn = Type.Composite([Type.Object({ user: Type.Ref('User') }), TokenS
 
 export async function authRoutes(app: App, gatehouse: Gatehouse) {
   const { users, sessions, config } = gatehouse;
-  const userGuard = requireUser(sessions, config.issuer);
+  const userGuard = requireUser(guardDeps(gatehouse));
   const tags = ['people'];
 
   app.post(
@@ -39,7 +39,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     async (request, reply) => {
       if (config.signup === 'closed') throw new GatehouseError('signup_closed');
       const user = await users.create(request.body);
-      return reply.status(201).send({ user, ...(await sessions.start(user, requestContext(request))) });
+      return reply.status(201).send({ user, ...(await sessions.start(user, eventContext(request))) });
     },
   );
 
@@ -55,7 +55,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     },
     async (request) => {
       const user = await users.verifyCredentials(request.body.email, request.body.password);
-      return { user, ...(await sessions.start(user, requestContext(request))) };
+      return { user, ...(await sessions.start(user, eventContext(request))) };
     },
   );
 

@@ -4,9 +4,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import type { Code } from '../../errors/registry.js';
 import type { Gatehouse } from '../../gatehouse.js';
-import { principalOf, requireAdmin, requireUser } from '../bearer.js';
+import { guardDeps, principalOf, requireUser, requireUserRoleOrKey } from '../bearer.js';
+import { eventContext } from '../context.js';
 import { toGatehouseError } from '../problem.js';
-import { AUTH_BODY_LIMIT, responses, TokenSetSchema } from '../schemas.js';
+import { AUTH_BODY_LIMIT, responses } from '../schemas.js';
 import type { App } from '../types.js';
 
 /** RFC 6749 §5.2 error for a reason code; the Gatehouse code and hint ride along. */
@@ -15,7 +16,10 @@ function oauthError(code: Code): { error: string; status: number } {
     return { error: 'invalid_request', status: 400 };
   }
   if (code === 'unsupported_grant_type') return { error: 'unsupported_grant_type', status: 400 };
-  if (code.startsWith('key_') || code.startsWith('client_')) return { error: 'invalid_client', status: 401 };
+  if (code.startsWith('key_') || code.startsWith('client_') || code === 'token_missing') {
+    return { error: 'invalid_client', status: 401 };
+  }
+  if (code === 'scope_insufficient') return { error: 'invalid_scope', status: 400 };
   if (
     code === 'rate_limited' ||
     code === 'storage_unavailable' ||
@@ -48,14 +52,41 @@ const TokenRequest = Type.Object({
   grant_type: Type.String({ maxLength: 100 }),
   refresh_token: Type.Optional(Type.String({ maxLength: 1024 })),
   scope: Type.Optional(Type.String({ maxLength: 1024 })),
+  client_id: Type.Optional(Type.String({ maxLength: 200 })),
+  client_secret: Type.Optional(Type.String({ maxLength: 4096 })),
 });
+
+const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String()),
+});
+
+/** RFC 6749 §2.3.1: client credentials in an `Authorization: Basic` header, form-urlencoded then base64. */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = header ? /^\s*basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const formDecode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+  try {
+    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    throw new GatehouseError('validation_failed', {
+      detail: 'The Basic credentials are not form-urlencoded',
+    });
+  }
+}
 
 const TokenTypeHint = Type.Optional(
   Type.Union([Type.Literal('access_token'), Type.Literal('refresh_token')]),
 );
 
 export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
-  const { sessions, config, users } = gatehouse;
+  const { sessions, users, machineTokens } = gatehouse;
   const tags = ['oauth'];
   // OAuth clients send forms (RFC 6749 §4); JSON is accepted too. Only these routes parse forms.
   await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
@@ -68,20 +99,32 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
       schema: {
         tags,
         body: TokenRequest,
-        response: { 200: Type.Omit(TokenSetSchema, ['session_id']) },
+        response: { 200: TokenResponse },
       },
     },
     async (request, reply) => {
       const { grant_type, refresh_token } = request.body;
-      if (grant_type !== 'refresh_token') {
-        throw new GatehouseError('unsupported_grant_type', {
-          detail: `grant_type "${grant_type.slice(0, 40)}" is not supported`,
-        });
-      }
-      if (!refresh_token)
-        throw new GatehouseError('validation_failed', { detail: 'refresh_token is required' });
       reply.header('cache-control', 'no-store');
-      return sessions.refresh(refresh_token.trim());
+      if (grant_type === 'refresh_token') {
+        if (!refresh_token)
+          throw new GatehouseError('validation_failed', { detail: 'refresh_token is required' });
+        return sessions.refresh(refresh_token.trim());
+      }
+      if (grant_type === 'client_credentials') {
+        const basic = basicCredentials(request.headers.authorization);
+        const secret = basic?.secret ?? request.body.client_secret;
+        if (!secret)
+          throw new GatehouseError('token_missing', {
+            detail: 'Send the API key as client_secret or in Basic auth',
+          });
+        return machineTokens.issue(
+          { key: secret, clientId: basic?.id ?? request.body.client_id, scope: request.body.scope },
+          eventContext(request),
+        );
+      }
+      throw new GatehouseError('unsupported_grant_type', {
+        detail: `grant_type "${grant_type.slice(0, 40)}" is not supported (refresh_token, client_credentials)`,
+      });
     },
   );
 
@@ -104,7 +147,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
     '/oauth/introspect',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      onRequest: requireAdmin(sessions, config.issuer),
+      onRequest: requireUserRoleOrKey(guardDeps(gatehouse), 'admin', 'introspect'),
       schema: {
         tags,
         security: [{ bearer: [] }],
@@ -131,7 +174,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
   app.get(
     '/oauth/userinfo',
     {
-      onRequest: requireUser(sessions, config.issuer),
+      onRequest: requireUser(guardDeps(gatehouse)),
       schema: {
         tags,
         security: [{ bearer: [] }],

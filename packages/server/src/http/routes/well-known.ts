@@ -10,10 +10,10 @@ export function discoveryDocument(issuer: string) {
     introspection_endpoint: `${issuer}/oauth/introspect`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
     userinfo_endpoint: `${issuer}/oauth/userinfo`,
-    grant_types_supported: ['refresh_token'],
+    grant_types_supported: ['refresh_token', 'client_credentials'],
     response_types_supported: ['token'],
     subject_types_supported: ['public'],
-    scopes_supported: ['openid', 'profile', 'email', 'admin'],
+    scopes_supported: ['openid', 'profile', 'email', 'admin', 'agent', 'introspect', 'vault:read'],
     claims_supported: [
       'iss',
       'aud',

@@ -1,0 +1,374 @@
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { type Clock, toIso } from '../clock.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { Code } from '../errors/registry.js';
+import type { EventContext, Events } from '../events/events.js';
+import {
+  type ApiKeyRow,
+  findApiKeyByHash,
+  findApiKeyById,
+  insertApiKey,
+  listClientApiKeys,
+  revokeApiKey,
+  rotateApiKey,
+} from '../store/api-keys-store.js';
+import { findClientById } from '../store/clients-store.js';
+import type { Database } from '../store/schema.js';
+import type { KeyCache } from './key-cache.js';
+import {
+  generateApiKey,
+  hashApiKey,
+  type InputNote,
+  normalizeCredential,
+  parseApiKey,
+  previewApiKey,
+} from './key-format.js';
+import type { LastUsedBatcher } from './last-used.js';
+
+export const API_KEY_SCOPES = ['agent', 'introspect', 'vault:read', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export interface RateLimit {
+  limit: number;
+  window_seconds: number;
+}
+
+export interface KeyView {
+  id: string;
+  client_id: string;
+  name: string;
+  preview: string;
+  scopes: string[];
+  metadata: Record<string, unknown> | null;
+  rate_limit: RateLimit | null;
+  status: 'active' | 'rotating' | 'revoked' | 'expired';
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  replaced_by: { id: string; preview: string } | null;
+}
+
+export interface IssuedKey {
+  id: string;
+  key: string;
+  preview: string;
+  scopes: string[];
+  expires_at: string | null;
+}
+
+export type KeyVerification =
+  | {
+      valid: true;
+      client: { id: string; name: string };
+      key: { id: string; preview: string; scopes: string[]; metadata: Record<string, unknown> | null };
+      notes: InputNote[];
+    }
+  | {
+      valid: false;
+      code: Code;
+      hint: string;
+      detail?: string;
+      preview: string | null;
+      keyId?: string;
+      clientId?: string;
+      notes: InputNote[];
+    };
+
+export interface VerifyOptions {
+  context?: EventContext;
+  /** The event type the decision is recorded under (`key.verify`, `agent.heartbeat`, …). */
+  eventType?: string;
+  agentId?: string;
+}
+
+export interface ApiKeys {
+  create(
+    clientId: string,
+    input: {
+      name: string;
+      scopes?: string[];
+      expiresInSeconds?: number;
+      metadata?: Record<string, unknown>;
+      rateLimit?: RateLimit;
+    },
+  ): Promise<IssuedKey>;
+  list(clientId: string): Promise<KeyView[]>;
+  get(keyId: string): Promise<KeyView>;
+  rotate(keyId: string, graceSeconds: number): Promise<IssuedKey>;
+  revoke(keyId: string): Promise<KeyView>;
+  /** Never throws for a bad key: the answer says why, and the decision is recorded as an event. */
+  verify(raw: string, options?: VerifyOptions): Promise<KeyVerification>;
+}
+
+export interface ApiKeysOptions {
+  db: Kysely<Database>;
+  clock: Clock;
+  events: Events;
+  cache: KeyCache;
+  lastUsed: LastUsedBatcher;
+  installationTag: string;
+}
+
+const parseJson = <T>(text: string | null): T | null => (text ? (JSON.parse(text) as T) : null);
+
+function keyStatus(row: ApiKeyRow, now: number): KeyView['status'] {
+  if (row.revoked_at !== null && row.revoked_at <= now) return 'revoked';
+  if (row.revoked_at !== null) return 'rotating';
+  if (row.expires_at !== null && row.expires_at <= now) return 'expired';
+  return 'active';
+}
+
+function toView(row: ApiKeyRow, now: number): KeyView {
+  return {
+    id: row.id,
+    client_id: row.client_id,
+    name: row.name,
+    preview: row.preview,
+    scopes: JSON.parse(row.scopes) as string[],
+    metadata: parseJson(row.metadata),
+    rate_limit: parseJson(row.rate_limit),
+    status: keyStatus(row, now),
+    created_at: toIso(row.created_at),
+    expires_at: row.expires_at === null ? null : toIso(row.expires_at),
+    last_used_at: row.last_used_at === null ? null : toIso(row.last_used_at),
+    revoked_at: row.revoked_at === null ? null : toIso(row.revoked_at),
+    replaced_by:
+      row.successor_id && row.successor_preview
+        ? { id: row.successor_id, preview: row.successor_preview }
+        : null,
+  };
+}
+
+function validateScopes(scopes: string[]): string[] {
+  const unknown = scopes.filter((scope) => !(API_KEY_SCOPES as readonly string[]).includes(scope));
+  if (unknown.length) {
+    throw new GatehouseError('validation_failed', {
+      detail: `scopes: unknown scope ${unknown.join(', ')} (known: ${API_KEY_SCOPES.join(', ')})`,
+    });
+  }
+  return [...new Set(scopes)];
+}
+
+export function createApiKeys(options: ApiKeysOptions): ApiKeys {
+  const { db, clock, events, cache, lastUsed, installationTag } = options;
+  const windows = new Map<string, { start: number; count: number }>();
+
+  function overRateLimit(row: ApiKeyRow, now: number): boolean {
+    const limit = parseJson<RateLimit>(row.rate_limit);
+    if (!limit) return false;
+    const window = windows.get(row.id);
+    if (!window || now - window.start >= limit.window_seconds * 1000) {
+      windows.set(row.id, { start: now, count: 1 });
+      return false;
+    }
+    window.count += 1;
+    return window.count > limit.limit;
+  }
+
+  async function requireKey(keyId: string): Promise<ApiKeyRow> {
+    const row = await findApiKeyById(db, keyId);
+    if (!row)
+      throw new GatehouseError('key_not_found', {
+        detail: `No API key with id ${keyId}`,
+        hint: 'Check the key id.',
+      });
+    return row;
+  }
+
+  async function issue(
+    clientId: string,
+    input: {
+      name: string;
+      scopes: string[];
+      expiresAt: number | null;
+      metadata: string | null;
+      rateLimit: string | null;
+    },
+  ): Promise<{ row: ApiKeyRow; key: string }> {
+    const key = generateApiKey(installationTag);
+    const row: ApiKeyRow = {
+      id: uuidv7(),
+      client_id: clientId,
+      name: input.name,
+      key_hash: hashApiKey(key),
+      preview: previewApiKey(key),
+      scopes: JSON.stringify(input.scopes),
+      metadata: input.metadata,
+      rate_limit: input.rateLimit,
+      created_at: clock.now(),
+      expires_at: input.expiresAt,
+      last_used_at: null,
+      revoked_at: null,
+      revoked_reason: null,
+      successor_id: null,
+      successor_preview: null,
+    };
+    return { row, key };
+  }
+
+  const issued = ({ row, key }: { row: ApiKeyRow; key: string }): IssuedKey => ({
+    id: row.id,
+    key,
+    preview: row.preview,
+    scopes: JSON.parse(row.scopes) as string[],
+    expires_at: row.expires_at === null ? null : toIso(row.expires_at),
+  });
+
+  /** The checks a presented key goes through, in order; the first failure names the reason. */
+  async function decide(raw: string): Promise<KeyVerification> {
+    const { value, notes } = normalizeCredential(raw);
+    const parsed = parseApiKey(value);
+    const preview = value.startsWith('gk_') && value.length > 16 ? previewApiKey(value) : null;
+    const refuse = (
+      code: Code,
+      extra: { hint?: string; detail?: string; keyId?: string; clientId?: string } = {},
+    ) =>
+      ({
+        valid: false,
+        code,
+        hint: extra.hint ?? new GatehouseError(code).hint,
+        preview,
+        notes,
+        ...extra,
+      }) as const;
+
+    if (!parsed.ok) {
+      if (parsed.installation && parsed.installation !== installationTag) {
+        return refuse('key_not_found', {
+          hint: `This key was issued by installation ${parsed.installation}; this is installation ${installationTag} (another environment, or a database that was reset).`,
+        });
+      }
+      return refuse('key_malformed', { detail: `The key is malformed: ${parsed.reason}` });
+    }
+    if (parsed.installation !== installationTag) {
+      return refuse('key_not_found', {
+        hint: `This key was issued by installation ${parsed.installation}; this is installation ${installationTag} (another environment, or a database that was reset).`,
+      });
+    }
+    const keyHash = hashApiKey(parsed.key);
+    let entry = cache.get(keyHash);
+    if (!entry) {
+      entry = await findApiKeyByHash(db, keyHash);
+      if (entry) cache.set(keyHash, entry);
+    }
+    if (!entry) {
+      return refuse('key_not_found', {
+        hint: 'No key with this value exists in this installation: it was never issued here, or the database was restored from before it was created.',
+      });
+    }
+    const { key, client } = entry;
+    const ids = { keyId: key.id, clientId: client.id };
+    const now = clock.now();
+    if (key.revoked_at !== null && key.revoked_at <= now) {
+      const hint =
+        key.revoked_reason === 'rotated'
+          ? `This key was rotated; its grace period ended at ${toIso(key.revoked_at)}. Use the key that replaced it (${key.successor_preview}).`
+          : `This key was revoked at ${toIso(key.revoked_at)}. Ask an administrator for a new key.`;
+      return refuse('key_revoked', { ...ids, hint });
+    }
+    if (key.expires_at !== null && key.expires_at <= now) {
+      return refuse('key_expired', {
+        ...ids,
+        hint: `This key expired at ${toIso(key.expires_at)}. Ask an administrator for a new key.`,
+      });
+    }
+    if (client.status !== 'active') {
+      return refuse('client_inactive', {
+        ...ids,
+        hint: `Client "${client.name}" (${client.id}) is suspended${
+          client.status_changed_at ? ` since ${toIso(client.status_changed_at)}` : ''
+        }; an administrator can activate it with \`gatehouse clients activate ${client.id}\`.`,
+      });
+    }
+    if (overRateLimit(key, now)) return refuse('rate_limited', ids);
+    lastUsed.note(key.id, now);
+    return {
+      valid: true,
+      client: { id: client.id, name: client.name },
+      key: {
+        id: key.id,
+        preview: key.preview,
+        scopes: JSON.parse(key.scopes) as string[],
+        metadata: parseJson(key.metadata),
+      },
+      notes,
+    };
+  }
+
+  return {
+    async create(clientId, input) {
+      const client = await findClientById(db, clientId);
+      if (!client) throw new GatehouseError('client_not_found', { detail: `No client with id ${clientId}` });
+      const created = await issue(clientId, {
+        name: input.name,
+        scopes: validateScopes(input.scopes ?? ['agent']),
+        expiresAt: input.expiresInSeconds ? clock.now() + input.expiresInSeconds * 1000 : null,
+        metadata: input.metadata ? JSON.stringify(input.metadata) : null,
+        rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : null,
+      });
+      await insertApiKey(db, created.row);
+      return issued(created);
+    },
+
+    async list(clientId) {
+      if (!(await findClientById(db, clientId))) {
+        throw new GatehouseError('client_not_found', { detail: `No client with id ${clientId}` });
+      }
+      const now = clock.now();
+      return (await listClientApiKeys(db, clientId)).map((row) => toView(row, now));
+    },
+
+    get: async (keyId) => toView(await requireKey(keyId), clock.now()),
+
+    async rotate(keyId, graceSeconds) {
+      const old = await requireKey(keyId);
+      const now = clock.now();
+      if (keyStatus(old, now) !== 'active' && keyStatus(old, now) !== 'expired') {
+        throw new GatehouseError('key_revoked', {
+          detail: `Key ${old.preview} is ${keyStatus(old, now)}; only an active key can be rotated`,
+        });
+      }
+      const created = await issue(old.client_id, {
+        name: old.name,
+        scopes: JSON.parse(old.scopes) as string[],
+        expiresAt: old.expires_at === null ? null : now + (old.expires_at - old.created_at),
+        metadata: old.metadata,
+        rateLimit: old.rate_limit,
+      });
+      if (!(await rotateApiKey(db, keyId, created.row, now + graceSeconds * 1000))) {
+        throw new GatehouseError('key_revoked', {
+          detail: `Key ${old.preview} was rotated or revoked meanwhile`,
+        });
+      }
+      cache.forget((entry) => entry.key.id === keyId);
+      return issued(created);
+    },
+
+    async revoke(keyId) {
+      const row = await requireKey(keyId);
+      await revokeApiKey(db, keyId, clock.now());
+      cache.forget((entry) => entry.key.id === keyId);
+      return toView(await requireKey(row.id), clock.now());
+    },
+
+    async verify(raw, verifyOptions = {}) {
+      const result = await decide(raw);
+      events.record({
+        type: verifyOptions.eventType ?? 'key.verify',
+        code: result.valid ? 'ok' : result.code,
+        context: verifyOptions.context,
+        agentId: verifyOptions.agentId,
+        keyId: result.valid ? result.key.id : result.keyId,
+        clientId: result.valid ? result.client.id : result.clientId,
+        tokenPreview: result.valid ? result.key.preview : result.preview,
+        detail: {
+          ...(result.notes.length ? { stripped: result.notes } : {}),
+          ...(result.valid ? {} : { hint: result.hint }),
+        },
+      });
+      return result;
+    },
+  };
+}

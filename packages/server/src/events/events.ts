@@ -1,0 +1,163 @@
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { Clock } from '../clock.js';
+import type { Code } from '../errors/registry.js';
+import {
+  deleteEventsBefore,
+  type EventFilter,
+  type EventRow,
+  insertEvents,
+  queryEvents,
+} from '../store/events-store.js';
+import type { Database } from '../store/schema.js';
+
+/** Who sent the request a decision was about. */
+export interface EventContext {
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+export interface AuthEvent {
+  /** What was decided, e.g. `login`, `key.verify`, `agent.heartbeat`, `client.suspend`. */
+  type: string;
+  /** The reason code of a refusal, or `ok`. */
+  code: Code | 'ok';
+  context?: EventContext;
+  userId?: string | null;
+  clientId?: string | null;
+  agentId?: string | null;
+  keyId?: string | null;
+  sessionId?: string | null;
+  /** Who performed an administrative action (a user id or an API key id). */
+  actorId?: string | null;
+  /** A preview of the credential presented — never the credential itself. */
+  tokenPreview?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface EventView {
+  id: string;
+  at: string;
+  type: string;
+  code: string;
+  user_id: string | null;
+  client_id: string | null;
+  agent_id: string | null;
+  key_id: string | null;
+  session_id: string | null;
+  actor_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  token_preview: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface Events {
+  /** Queues an event; never blocks or fails the request. When the queue is full the event is dropped and counted. */
+  record(event: AuthEvent): void;
+  /** Writes everything queued (also on shutdown). */
+  flush(): Promise<void>;
+  query(filter: EventFilter): Promise<EventView[]>;
+  droppedCount(): number;
+  start(): void;
+  close(): Promise<void>;
+}
+
+export interface EventsOptions {
+  db: Kysely<Database>;
+  clock: Clock;
+  retentionDays: number;
+  onError: (error: unknown, message: string) => void;
+  maxQueue?: number;
+  flushIntervalMs?: number;
+}
+
+const toView = (row: EventRow): EventView => ({
+  ...row,
+  at: new Date(row.at).toISOString(),
+  detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
+});
+
+const RETENTION_SWEEP_MS = 3_600_000;
+const BATCH_SIZE = 500;
+
+export function createEvents(options: EventsOptions): Events {
+  const { db, clock, onError } = options;
+  const maxQueue = options.maxQueue ?? 10_000;
+  let queue: EventRow[] = [];
+  let dropped = 0;
+  let flushing: Promise<void> | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  async function writeQueued(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, BATCH_SIZE);
+      await insertEvents(db, batch);
+      queue = queue.slice(batch.length);
+    }
+  }
+
+  function flush(): Promise<void> {
+    flushing ??= writeQueued().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  }
+
+  const sweepRetention = () =>
+    deleteEventsBefore(db, clock.now() - options.retentionDays * 86_400_000).catch((error: unknown) =>
+      onError(error, 'could not delete expired events'),
+    );
+
+  return {
+    record(event) {
+      if (queue.length >= maxQueue) {
+        dropped += 1;
+        return;
+      }
+      queue.push({
+        id: uuidv7(),
+        at: clock.now(),
+        type: event.type,
+        code: event.code,
+        user_id: event.userId ?? null,
+        client_id: event.clientId ?? null,
+        agent_id: event.agentId ?? null,
+        key_id: event.keyId ?? null,
+        session_id: event.sessionId ?? null,
+        actor_id: event.actorId ?? null,
+        ip: event.context?.ip?.slice(0, 64) ?? null,
+        user_agent: event.context?.userAgent?.slice(0, 512) ?? null,
+        request_id: event.context?.requestId ?? null,
+        token_preview: event.tokenPreview?.slice(0, 64) ?? null,
+        detail: event.detail ? JSON.stringify(event.detail) : null,
+      });
+      if (queue.length >= BATCH_SIZE)
+        void flush().catch((error: unknown) => onError(error, 'could not write events'));
+    },
+    flush,
+    async query(filter) {
+      await flush();
+      return (await queryEvents(db, filter)).map(toView);
+    },
+    droppedCount: () => dropped,
+    start() {
+      const tick = setInterval(
+        () =>
+          void flush().catch((error: unknown) => onError(error, 'could not write events; they stay queued')),
+        options.flushIntervalMs ?? 500,
+      );
+      const sweep = setInterval(() => void sweepRetention(), RETENTION_SWEEP_MS);
+      tick.unref();
+      sweep.unref();
+      timers.push(tick, sweep);
+      void sweepRetention();
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import { Type } from '@sinclair/typebox';
+import { GatehouseError } from '../../errors/gatehouse-error.js';
+import type { Gatehouse } from '../../gatehouse.js';
+import { guardDeps, requireAdmin } from '../bearer.js';
+import { eventContext } from '../context.js';
+import { IsoTime, responses, Uuid } from '../schemas.js';
+import type { App } from '../types.js';
+
+const Client = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('suspended')]),
+  status_changed_at: Type.Union([IsoTime, Type.Null()]),
+  created_at: IsoTime,
+});
+
+const RateLimit = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  window_seconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+});
+
+const KeyView = Type.Object({
+  id: Uuid,
+  client_id: Uuid,
+  name: Type.String(),
+  preview: Type.String(),
+  scopes: Type.Array(Type.String()),
+  metadata: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  rate_limit: Type.Union([RateLimit, Type.Null()]),
+  status: Type.String({
+    description: 'active, rotating (old key inside its grace period), revoked or expired',
+  }),
+  created_at: IsoTime,
+  expires_at: Type.Union([IsoTime, Type.Null()]),
+  last_used_at: Type.Union([IsoTime, Type.Null()]),
+  revoked_at: Type.Union([IsoTime, Type.Null()]),
+  replaced_by: Type.Union([Type.Object({ id: Uuid, preview: Type.String() }), Type.Null()]),
+});
+
+const IssuedKey = Type.Object({
+  id: Uuid,
+  key: Type.String({ description: 'The full key: shown only in this response' }),
+  preview: Type.String(),
+  scopes: Type.Array(Type.String()),
+  expires_at: Type.Union([IsoTime, Type.Null()]),
+});
+
+const Agent = Type.Object({
+  id: Uuid,
+  client_id: Uuid,
+  name: Type.String(),
+  hostname: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+  reported_status: Type.Union([Type.String(), Type.Null()]),
+  created_at: IsoTime,
+  last_heartbeat_at: Type.Union([IsoTime, Type.Null()]),
+  last_auth_code: Type.Union([Type.String(), Type.Null()]),
+  last_auth_at: Type.Union([IsoTime, Type.Null()]),
+});
+
+const Id = Type.Object({ id: Uuid });
+/** A key's metadata is returned by every verification; it is capped so it stays cheap to cache and send. */
+const MAX_METADATA_BYTES = 4096;
+
+export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
+  const { clients, apiKeys, agents, events } = gatehouse;
+  const tags = ['administration'];
+  const security = [{ bearer: [] }];
+  app.addHook('onRequest', requireAdmin(guardDeps(gatehouse)));
+
+  const audit = (
+    request: Parameters<typeof eventContext>[0],
+    type: string,
+    ids: { clientId?: string; keyId?: string },
+  ) => events.record({ type, code: 'ok', context: eventContext(request), actorId: request.actorId, ...ids });
+
+  app.post(
+    '/v1/admin/clients',
+    {
+      schema: {
+        tags,
+        security,
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            email: Type.Optional(Type.String({ maxLength: 320 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 201: Client }),
+      },
+    },
+    async (request, reply) => {
+      const client = await clients.create(request.body);
+      audit(request, 'client.create', { clientId: client.id });
+      return reply.status(201).send(client);
+    },
+  );
+
+  app.get(
+    '/v1/admin/clients',
+    {
+      schema: { tags, security, response: responses({ 200: Type.Object({ clients: Type.Array(Client) }) }) },
+    },
+    async () => ({ clients: await clients.list() }),
+  );
+
+  app.get(
+    '/v1/admin/clients/:id',
+    { schema: { tags, security, params: Id, response: responses({ 200: Client }) } },
+    async (request) => clients.get(request.params.id),
+  );
+
+  app.patch(
+    '/v1/admin/clients/:id',
+    {
+      schema: {
+        tags,
+        security,
+        params: Id,
+        body: Type.Object(
+          {
+            status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Client }),
+      },
+    },
+    async (request) => {
+      const client = await clients.update(request.params.id, request.body);
+      const type =
+        request.body.status === 'suspended'
+          ? 'client.suspend'
+          : request.body.status === 'active'
+            ? 'client.activate'
+            : 'client.update';
+      audit(request, type, { clientId: client.id });
+      return client;
+    },
+  );
+
+  app.post(
+    '/v1/admin/clients/:id/keys',
+    {
+      schema: {
+        tags,
+        security,
+        params: Id,
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            scopes: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 10 })),
+            expires_in: Type.Optional(Type.Integer({ minimum: 60, maximum: 10 * 365 * 86_400 })),
+            metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            rate_limit: Type.Optional(RateLimit),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 201: IssuedKey }),
+      },
+    },
+    async (request, reply) => {
+      const { metadata } = request.body;
+      if (metadata && Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+        throw new GatehouseError('validation_failed', {
+          detail: `metadata: at most ${MAX_METADATA_BYTES} bytes of JSON`,
+        });
+      }
+      const issued = await apiKeys.create(request.params.id, {
+        name: request.body.name,
+        ...(request.body.scopes ? { scopes: request.body.scopes } : {}),
+        ...(request.body.expires_in ? { expiresInSeconds: request.body.expires_in } : {}),
+        ...(metadata ? { metadata } : {}),
+        ...(request.body.rate_limit ? { rateLimit: request.body.rate_limit } : {}),
+      });
+      audit(request, 'key.create', { clientId: request.params.id, keyId: issued.id });
+      return reply.status(201).send(issued);
+    },
+  );
+
+  app.get(
+    '/v1/admin/clients/:id/keys',
+    {
+      schema: {
+        tags,
+        security,
+        params: Id,
+        response: responses({ 200: Type.Object({ keys: Type.Array(KeyView) }) }),
+      },
+    },
+    async (request) => ({ keys: await apiKeys.list(request.params.id) }),
+  );
+
+  app.post(
+    '/v1/admin/keys/:id/rotate',
+    {
+      schema: {
+        tags,
+        security,
+        params: Id,
+        body: Type.Optional(
+          Type.Object(
+            { grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) },
+            { additionalProperties: false },
+          ),
+        ),
+        response: responses({ 201: IssuedKey }),
+      },
+    },
+    async (request, reply) => {
+      const issued = await apiKeys.rotate(request.params.id, request.body?.grace_seconds ?? 86_400);
+      audit(request, 'key.rotate', { keyId: request.params.id });
+      return reply.status(201).send(issued);
+    },
+  );
+
+  app.delete(
+    '/v1/admin/keys/:id',
+    { schema: { tags, security, params: Id, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      const key = await apiKeys.revoke(request.params.id);
+      audit(request, 'key.revoke', { keyId: key.id, clientId: key.client_id });
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/admin/agents',
+    {
+      schema: {
+        tags,
+        security,
+        querystring: Type.Object({ client_id: Type.Optional(Uuid) }),
+        response: responses({ 200: Type.Object({ agents: Type.Array(Agent) }) }),
+      },
+    },
+    async (request) => ({ agents: await agents.list(request.query.client_id) }),
+  );
+}
