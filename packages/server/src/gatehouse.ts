@@ -112,7 +112,7 @@ export async function openGatehouse(options: {
       lastUsed,
       installationTag: installationTag(installation.id),
     });
-    const clients = createClients(store.db, clock, keyCache);
+    const clients = createClients(store.db, clock, keyCache, events);
     const agents = createAgents({
       db: store.db,
       clock,

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import type { Code } from '../errors/registry.js';
-import type { EventContext, Events } from '../events/events.js';
+import { type Code, reasonCodes } from '../errors/registry.js';
+import { type Actor, type EventContext, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import {
   type ApiKeyRow,
   findApiKeyByHash,
@@ -93,11 +93,12 @@ export interface ApiKeys {
       metadata?: Record<string, unknown>;
       rateLimit?: RateLimit;
     },
+    actor?: Actor,
   ): Promise<IssuedKey>;
   list(clientId: string): Promise<KeyView[]>;
   get(keyId: string): Promise<KeyView>;
-  rotate(keyId: string, graceSeconds: number): Promise<IssuedKey>;
-  revoke(keyId: string): Promise<KeyView>;
+  rotate(keyId: string, graceSeconds: number, actor?: Actor): Promise<IssuedKey>;
+  revoke(keyId: string, actor?: Actor): Promise<KeyView>;
   /** Never throws for a bad key: the answer says why, and the decision is recorded as an event. */
   verify(raw: string, options?: VerifyOptions): Promise<KeyVerification>;
 }
@@ -228,7 +229,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       ({
         valid: false,
         code,
-        hint: extra.hint ?? new GatehouseError(code).hint,
+        hint: extra.hint ?? reasonCodes[code].hint,
         preview,
         notes,
         ...extra,
@@ -298,7 +299,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   }
 
   return {
-    async create(clientId, input) {
+    async create(clientId, input, actor = INTERNAL_ACTOR) {
       const client = await findClientById(db, clientId);
       if (!client) throw new GatehouseError('client_not_found', { detail: `No client with id ${clientId}` });
       const created = await issue(clientId, {
@@ -309,6 +310,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : null,
       });
       await insertApiKey(db, created.row);
+      events.audit('key.create', actor, { clientId, keyId: created.row.id });
       return issued(created);
     },
 
@@ -322,7 +324,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
 
     get: async (keyId) => toView(await requireKey(keyId), clock.now()),
 
-    async rotate(keyId, graceSeconds) {
+    async rotate(keyId, graceSeconds, actor = INTERNAL_ACTOR) {
       const old = await requireKey(keyId);
       const now = clock.now();
       if (keyStatus(old, now) !== 'active' && keyStatus(old, now) !== 'expired') {
@@ -343,13 +345,19 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         });
       }
       cache.forget((entry) => entry.key.id === keyId);
+      events.audit('key.rotate', actor, {
+        clientId: old.client_id,
+        keyId,
+        detail: { successor_id: created.row.id, grace_seconds: graceSeconds },
+      });
       return issued(created);
     },
 
-    async revoke(keyId) {
+    async revoke(keyId, actor = INTERNAL_ACTOR) {
       const row = await requireKey(keyId);
       await revokeApiKey(db, keyId, clock.now());
       cache.forget((entry) => entry.key.id === keyId);
+      events.audit('key.revoke', actor, { clientId: row.client_id, keyId });
       return toView(await requireKey(row.id), clock.now());
     },
 

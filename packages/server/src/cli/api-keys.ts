@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
+import { CLI_ACTOR, type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
 interface CreateOptions extends CommonOptions {
   client: string;
@@ -27,18 +27,15 @@ export function registerApiKeys(program: Command): void {
       .option('--expires-in <seconds>', 'lifetime in seconds (default: no expiry)'),
   ).action(async (options: CreateOptions) => {
     await withGatehouse(options, async (gatehouse) => {
-      const issued = await gatehouse.apiKeys.create(options.client, {
-        name: options.name,
-        ...(options.scopes ? { scopes: options.scopes.split(',').map((s) => s.trim()) } : {}),
-        ...(options.expiresIn ? { expiresInSeconds: Number(options.expiresIn) } : {}),
-      });
-      gatehouse.events.record({
-        type: 'key.create',
-        code: 'ok',
-        clientId: options.client,
-        keyId: issued.id,
-        detail: { via: 'cli' },
-      });
+      const issued = await gatehouse.apiKeys.create(
+        options.client,
+        {
+          name: options.name,
+          ...(options.scopes ? { scopes: options.scopes.split(',').map((s) => s.trim()) } : {}),
+          ...(options.expiresIn ? { expiresInSeconds: Number(options.expiresIn) } : {}),
+        },
+        CLI_ACTOR,
+      );
       print(
         options,
         issued,
@@ -81,13 +78,8 @@ export function registerApiKeys(program: Command): void {
       const issued = await gatehouse.apiKeys.rotate(
         id,
         options.grace === undefined ? 86_400 : Number(options.grace),
+        CLI_ACTOR,
       );
-      gatehouse.events.record({
-        type: 'key.rotate',
-        code: 'ok',
-        keyId: id,
-        detail: { via: 'cli', successor: issued.id },
-      });
       print(
         options,
         issued,
@@ -99,14 +91,7 @@ export function registerApiKeys(program: Command): void {
   withCommonOptions(keys.command('revoke').description('revoke a key at once').argument('<key-id>')).action(
     async (id: string, options: CommonOptions) => {
       await withGatehouse(options, async (gatehouse) => {
-        const key = await gatehouse.apiKeys.revoke(id);
-        gatehouse.events.record({
-          type: 'key.revoke',
-          code: 'ok',
-          keyId: id,
-          clientId: key.client_id,
-          detail: { via: 'cli' },
-        });
+        const key = await gatehouse.apiKeys.revoke(id, CLI_ACTOR);
         print(options, key, `Key ${key.preview} (${key.id}) is revoked.`);
       });
     },

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { AgentView } from '../agents/agents.js';
 import type { KeyView } from '../apikeys/api-keys.js';
 import type { ClientView } from '../clients/clients.js';
-import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
+import { CLI_ACTOR, type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
 interface ClientReport extends ClientView {
   keys: KeyView[];
@@ -43,7 +43,10 @@ export function registerClients(program: Command): void {
       .option('--email <email>', 'contact email'),
   ).action(async (options: CreateOptions) => {
     await withGatehouse(options, async (gatehouse) => {
-      const client = await gatehouse.clients.create({ name: options.name, email: options.email ?? null });
+      const client = await gatehouse.clients.create(
+        { name: options.name, email: options.email ?? null },
+        CLI_ACTOR,
+      );
       print(options, client, `Created client ${client.name} (${client.id}).`);
     });
   });
@@ -85,13 +88,7 @@ export function registerClients(program: Command): void {
         .argument('<client-id>'),
     ).action(async (id: string, options: CommonOptions) => {
       await withGatehouse(options, async (gatehouse) => {
-        const client = await gatehouse.clients.update(id, { status });
-        gatehouse.events.record({
-          type: `client.${command}`,
-          code: 'ok',
-          clientId: id,
-          detail: { via: 'cli' },
-        });
+        const client = await gatehouse.clients.update(id, { status }, CLI_ACTOR);
         print(options, client, `Client ${client.name} (${client.id}) is now ${client.status}.`);
       });
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { type ConfigFlags, loadConfig } from '../config/load-config.js';
+import type { Actor } from '../events/events.js';
 import { type Gatehouse, openGatehouse } from '../gatehouse.js';
 import { createLogger } from '../logger.js';
 
@@ -44,3 +45,6 @@ export async function withGatehouse<T>(
 export function print(options: CommonOptions, json: unknown, text: string): void {
   process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 }
+
+/** Commands run by an operator on the server's host; events record them as such. */
+export const CLI_ACTOR: Actor = { id: null, via: 'cli' };

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { KeyCache } from '../apikeys/key-cache.js';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { type Actor, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import {
   type ClientRow,
   findClientById,
@@ -23,10 +24,10 @@ export interface ClientView {
 }
 
 export interface Clients {
-  create(input: { name: string; email?: string | null }): Promise<ClientView>;
+  create(input: { name: string; email?: string | null }, actor?: Actor): Promise<ClientView>;
   get(id: string): Promise<ClientView>;
   list(): Promise<ClientView[]>;
-  update(id: string, patch: { name?: string; status?: ClientStatus }): Promise<ClientView>;
+  update(id: string, patch: { name?: string; status?: ClientStatus }, actor?: Actor): Promise<ClientView>;
 }
 
 const toView = (row: ClientRow): ClientView => ({
@@ -45,7 +46,12 @@ function parseClientName(raw: string): string {
   return name;
 }
 
-export function createClients(db: Kysely<Database>, clock: Clock, keyCache: KeyCache): Clients {
+export function createClients(
+  db: Kysely<Database>,
+  clock: Clock,
+  keyCache: KeyCache,
+  events: Events,
+): Clients {
   async function requireClient(id: string): Promise<ClientRow> {
     const row = await findClientById(db, id);
     if (!row) throw new GatehouseError('client_not_found', { detail: `No client with id ${id}` });
@@ -53,7 +59,7 @@ export function createClients(db: Kysely<Database>, clock: Clock, keyCache: KeyC
   }
 
   return {
-    async create(input) {
+    async create(input, actor = INTERNAL_ACTOR) {
       const now = clock.now();
       const row: ClientRow = {
         id: uuidv7(),
@@ -65,6 +71,7 @@ export function createClients(db: Kysely<Database>, clock: Clock, keyCache: KeyC
         updated_at: now,
       };
       await insertClient(db, row);
+      events.audit('client.create', actor, { clientId: row.id });
       return toView(row);
     },
 
@@ -72,7 +79,7 @@ export function createClients(db: Kysely<Database>, clock: Clock, keyCache: KeyC
 
     list: async () => (await listClients(db)).map(toView),
 
-    async update(id, patch) {
+    async update(id, patch, actor = INTERNAL_ACTOR) {
       const row = await requireClient(id);
       const now = clock.now();
       const statusChanged = patch.status !== undefined && patch.status !== row.status;
@@ -90,6 +97,8 @@ export function createClients(db: Kysely<Database>, clock: Clock, keyCache: KeyC
         updated_at: now,
       });
       keyCache.forget((entry) => entry.client.id === id);
+      const action = !statusChanged ? 'update' : next.status === 'suspended' ? 'suspend' : 'activate';
+      events.audit(`client.${action}`, actor, { clientId: id });
       return toView(next);
     },
   };

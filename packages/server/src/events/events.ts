@@ -18,6 +18,16 @@ export interface EventContext {
   requestId: string | null;
 }
 
+/** Who performs an administrative action, and from where (an HTTP request, or the CLI on the server's host). */
+export interface Actor {
+  id: string | null;
+  context?: EventContext;
+  via: 'api' | 'cli' | 'internal';
+}
+
+/** The actor of a call made in-process (tests, seeding), not on behalf of a request or a command. */
+export const INTERNAL_ACTOR: Actor = { id: null, via: 'internal' };
+
 export interface AuthEvent {
   /** What was decided, e.g. `login`, `key.verify`, `agent.heartbeat`, `client.suspend`. */
   type: string;
@@ -36,27 +46,21 @@ export interface AuthEvent {
   detail?: Record<string, unknown>;
 }
 
-export interface EventView {
-  id: string;
+/** An event as the API shows it: times in ISO 8601, detail as JSON. */
+export type EventView = Omit<EventRow, 'at' | 'detail'> & {
   at: string;
-  type: string;
-  code: string;
-  user_id: string | null;
-  client_id: string | null;
-  agent_id: string | null;
-  key_id: string | null;
-  session_id: string | null;
-  actor_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  token_preview: string | null;
   detail: Record<string, unknown> | null;
-}
+};
 
 export interface Events {
   /** Queues an event; never blocks or fails the request. When the queue is full the event is dropped and counted. */
   record(event: AuthEvent): void;
+  /** Records an administrative action (`client.suspend`, `key.rotate`, …) with the actor who took it. */
+  audit(
+    type: string,
+    actor: Actor,
+    subject: Pick<AuthEvent, 'userId' | 'clientId' | 'keyId' | 'agentId' | 'sessionId' | 'detail'>,
+  ): void;
   /** Writes everything queued (also on shutdown). */
   flush(): Promise<void>;
   query(filter: EventFilter): Promise<EventView[]>;
@@ -111,31 +115,43 @@ export function createEvents(options: EventsOptions): Events {
       onError(error, 'could not delete expired events'),
     );
 
+  function record(event: AuthEvent): void {
+    if (queue.length >= maxQueue) {
+      dropped += 1;
+      return;
+    }
+    queue.push({
+      id: uuidv7(),
+      at: clock.now(),
+      type: event.type,
+      code: event.code,
+      user_id: event.userId ?? null,
+      client_id: event.clientId ?? null,
+      agent_id: event.agentId ?? null,
+      key_id: event.keyId ?? null,
+      session_id: event.sessionId ?? null,
+      actor_id: event.actorId ?? null,
+      ip: event.context?.ip?.slice(0, 64) ?? null,
+      user_agent: event.context?.userAgent?.slice(0, 512) ?? null,
+      request_id: event.context?.requestId ?? null,
+      token_preview: event.tokenPreview?.slice(0, 64) ?? null,
+      detail: event.detail ? JSON.stringify(event.detail) : null,
+    });
+    if (queue.length >= BATCH_SIZE)
+      void flush().catch((error: unknown) => onError(error, 'could not write events'));
+  }
+
   return {
-    record(event) {
-      if (queue.length >= maxQueue) {
-        dropped += 1;
-        return;
-      }
-      queue.push({
-        id: uuidv7(),
-        at: clock.now(),
-        type: event.type,
-        code: event.code,
-        user_id: event.userId ?? null,
-        client_id: event.clientId ?? null,
-        agent_id: event.agentId ?? null,
-        key_id: event.keyId ?? null,
-        session_id: event.sessionId ?? null,
-        actor_id: event.actorId ?? null,
-        ip: event.context?.ip?.slice(0, 64) ?? null,
-        user_agent: event.context?.userAgent?.slice(0, 512) ?? null,
-        request_id: event.context?.requestId ?? null,
-        token_preview: event.tokenPreview?.slice(0, 64) ?? null,
-        detail: event.detail ? JSON.stringify(event.detail) : null,
+    record,
+    audit(type, actor, subject) {
+      record({
+        type,
+        code: 'ok',
+        actorId: actor.id,
+        ...(actor.context ? { context: actor.context } : {}),
+        ...subject,
+        detail: { via: actor.via, ...subject.detail },
       });
-      if (queue.length >= BATCH_SIZE)
-        void flush().catch((error: unknown) => onError(error, 'could not write events'));
     },
     flush,
     async query(filter) {

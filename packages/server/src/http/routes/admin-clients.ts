@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, requireAdmin } from '../bearer.js';
-import { eventContext } from '../context.js';
+import { actorOf } from '../context.js';
 import { IsoTime, responses, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
 
@@ -65,16 +65,10 @@ const Id = Type.Object({ id: Uuid });
 const MAX_METADATA_BYTES = 4096;
 
 export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
-  const { clients, apiKeys, agents, events } = gatehouse;
+  const { clients, apiKeys, agents } = gatehouse;
   const tags = ['administration'];
   const security = [{ bearer: [] }];
   app.addHook('onRequest', requireAdmin(guardDeps(gatehouse)));
-
-  const audit = (
-    request: Parameters<typeof eventContext>[0],
-    type: string,
-    ids: { clientId?: string; keyId?: string },
-  ) => events.record({ type, code: 'ok', context: eventContext(request), actorId: request.actorId, ...ids });
 
   app.post(
     '/v1/admin/clients',
@@ -93,9 +87,7 @@ export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request, reply) => {
-      const client = await clients.create(request.body);
-      audit(request, 'client.create', { clientId: client.id });
-      return reply.status(201).send(client);
+      return reply.status(201).send(await clients.create(request.body, actorOf(request)));
     },
   );
 
@@ -130,17 +122,7 @@ export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
         response: responses({ 200: Client }),
       },
     },
-    async (request) => {
-      const client = await clients.update(request.params.id, request.body);
-      const type =
-        request.body.status === 'suspended'
-          ? 'client.suspend'
-          : request.body.status === 'active'
-            ? 'client.activate'
-            : 'client.update';
-      audit(request, type, { clientId: client.id });
-      return client;
-    },
+    async (request) => clients.update(request.params.id, request.body, actorOf(request)),
   );
 
   app.post(
@@ -170,14 +152,14 @@ export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
           detail: `metadata: at most ${MAX_METADATA_BYTES} bytes of JSON`,
         });
       }
-      const issued = await apiKeys.create(request.params.id, {
+      const input = {
         name: request.body.name,
         ...(request.body.scopes ? { scopes: request.body.scopes } : {}),
         ...(request.body.expires_in ? { expiresInSeconds: request.body.expires_in } : {}),
         ...(metadata ? { metadata } : {}),
         ...(request.body.rate_limit ? { rateLimit: request.body.rate_limit } : {}),
-      });
-      audit(request, 'key.create', { clientId: request.params.id, keyId: issued.id });
+      };
+      const issued = await apiKeys.create(request.params.id, input, actorOf(request));
       return reply.status(201).send(issued);
     },
   );
@@ -212,8 +194,8 @@ export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request, reply) => {
-      const issued = await apiKeys.rotate(request.params.id, request.body?.grace_seconds ?? 86_400);
-      audit(request, 'key.rotate', { keyId: request.params.id });
+      const grace = request.body?.grace_seconds ?? 86_400;
+      const issued = await apiKeys.rotate(request.params.id, grace, actorOf(request));
       return reply.status(201).send(issued);
     },
   );
@@ -222,8 +204,7 @@ export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/admin/keys/:id',
     { schema: { tags, security, params: Id, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
-      const key = await apiKeys.revoke(request.params.id);
-      audit(request, 'key.revoke', { keyId: key.id, clientId: key.client_id });
+      await apiKeys.revoke(request.params.id, actorOf(request));
       return reply.status(204).send();
     },
   );
