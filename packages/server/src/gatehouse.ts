@@ -16,6 +16,7 @@ import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
 import { createSessionViewCache } from './sessions/session-view-cache.js';
 import { createSessions, type Sessions } from './sessions/sessions.js';
+import { createSignIn, type SignIn } from './sessions/sign-in.js';
 import { openStore, type Store } from './store/database.js';
 import { claimInstallation, type InstallationRow } from './store/installation-store.js';
 import { migrateToLatest } from './store/migrate.js';
@@ -40,6 +41,7 @@ export interface Gatehouse {
   apiKeys: ApiKeys;
   agents: Agents;
   machineTokens: MachineTokens;
+  signIn: SignIn;
   readiness(): Promise<Readiness>;
   /** Timers that keep an instance current: keyring refresh, event writes, last-used batches. */
   startBackgroundWork(): void;
@@ -125,6 +127,7 @@ export async function openGatehouse(options: {
     const sessions = createSessions({
       db: store.db,
       views,
+      events,
       clock,
       accessTokens,
       refreshTokenKey: masterKey.subkey('refresh-tokens'),
@@ -149,6 +152,7 @@ export async function openGatehouse(options: {
       apiKeys,
       agents,
       machineTokens: createMachineTokens(apiKeys, accessTokens),
+      signIn: createSignIn({ users, sessions, events, signupOpen: config.signup === 'open' }),
       readiness: () => checkReadiness(store.db, keyring),
       startBackgroundWork() {
         keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>

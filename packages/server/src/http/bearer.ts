@@ -50,7 +50,7 @@ async function authenticateUser(
   token: string,
 ) {
   try {
-    request.principal = await deps.sessions.authenticate(token);
+    request.principal = await deps.sessions.authenticate(token, eventContext(request));
     request.actorId = request.principal.user.id;
   } catch (error) {
     if (error instanceof GatehouseError) refuse(reply, deps.issuer, error);

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { EventContext, Events } from '../events/events.js';
+import { previewSecret } from '../secrets/digest.js';
 import {
   claimRefreshRotation,
   findRefreshTokenByHash,
@@ -67,6 +69,7 @@ export interface SessionView {
 export interface SessionsOptions {
   db: Kysely<Database>;
   views: SessionViewCache;
+  events: Events;
   clock: Clock;
   accessTokens: AccessTokens;
   refreshTokenKey: Uint8Array;
@@ -93,8 +96,11 @@ export type IntrospectionResult =
 export interface Sessions {
   start(user: Subject, context: RequestContext, amr?: string[]): Promise<TokenSet>;
   refresh(refreshToken: string): Promise<TokenSet>;
-  /** Verifies an access token and the live state of its session and user: logout takes effect at once. */
-  authenticate(accessToken: string): Promise<Principal>;
+  /**
+   * Verifies an access token and the live state of its session and user: logout takes effect at once.
+   * A refusal is recorded as a `token.check` event; acceptances are not (they are every request).
+   */
+  authenticate(accessToken: string, context?: EventContext): Promise<Principal>;
   list(userId: string, currentSessionId?: string): Promise<SessionView[]>;
   revoke(userId: string, sessionId: string, reason: string): Promise<void>;
   revokeAll(userId: string, reason: string, exceptSessionId?: string): Promise<number>;
@@ -191,6 +197,21 @@ export function createSessions(options: SessionsOptions): Sessions {
     return row;
   }
 
+  async function authenticateToken(accessToken: string): Promise<Principal> {
+    const claims = await accessTokens.verify(accessToken);
+    if (!claims.sid) {
+      throw new GatehouseError('scope_insufficient', {
+        detail: 'This endpoint needs a user session token, not a client token',
+      });
+    }
+    const { session, user, view } = await loadSession(claims.sid, claims.sub, { fresh: false });
+    const row = assertUsable(session, user, clock.now());
+    if (row.id !== claims.sub || !view) {
+      throw new GatehouseError('subject_not_found', { detail: 'The session belongs to another user' });
+    }
+    return { user: view, roles: view.roles, session, claims };
+  }
+
   return {
     async start(user, context, amr = ['pwd']) {
       const now = clock.now();
@@ -242,19 +263,21 @@ export function createSessions(options: SessionsOptions): Sessions {
       });
     },
 
-    async authenticate(accessToken) {
-      const claims = await accessTokens.verify(accessToken);
-      if (!claims.sid) {
-        throw new GatehouseError('scope_insufficient', {
-          detail: 'This endpoint needs a user session token, not a client token',
-        });
+    async authenticate(accessToken, context) {
+      try {
+        return await authenticateToken(accessToken);
+      } catch (error) {
+        if (error instanceof GatehouseError) {
+          options.events.record({
+            type: 'token.check',
+            code: error.code,
+            context,
+            tokenPreview: previewSecret(accessToken, 12, 6),
+            detail: { reason: error.internal ?? error.detail },
+          });
+        }
+        throw error;
       }
-      const { session, user, view } = await loadSession(claims.sid, claims.sub, { fresh: false });
-      const row = assertUsable(session, user, clock.now());
-      if (row.id !== claims.sub || !view) {
-        throw new GatehouseError('subject_not_found', { detail: 'The session belongs to another user' });
-      }
-      return { user: view, roles: view.roles, session, claims };
     },
 
     async list(userId, currentSessionId) {
@@ -321,7 +344,7 @@ export function createSessions(options: SessionsOptions): Sessions {
             iat: Math.floor(row.created_at / 1000),
           };
         }
-        const principal = await this.authenticate(token);
+        const principal = await authenticateToken(token);
         const { claims } = principal;
         return {
           active: true,

@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox';
-import { GatehouseError } from '../../errors/gatehouse-error.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, principalOf, requireUser } from '../bearer.js';
 import { eventContext } from '../context.js';
@@ -18,7 +17,7 @@ import type { App } from '../types.js';
 const SignedIn = Type.Composite([Type.Object({ user: Type.Ref('User') }), TokenSetSchema]);
 
 export async function authRoutes(app: App, gatehouse: Gatehouse) {
-  const { users, sessions, config } = gatehouse;
+  const { users, sessions, signIn } = gatehouse;
   const userGuard = requireUser(guardDeps(gatehouse));
   const tags = ['people'];
 
@@ -37,9 +36,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request, reply) => {
-      if (config.signup === 'closed') throw new GatehouseError('signup_closed');
-      const user = await users.create(request.body);
-      return reply.status(201).send({ user, ...(await sessions.start(user, eventContext(request))) });
+      return reply.status(201).send(await signIn.signUp(request.body, eventContext(request)));
     },
   );
 
@@ -54,8 +51,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request) => {
-      const user = await users.verifyCredentials(request.body.email, request.body.password);
-      return { user, ...(await sessions.start(user, eventContext(request))) };
+      return signIn.logIn(request.body.email, request.body.password, eventContext(request));
     },
   );
 

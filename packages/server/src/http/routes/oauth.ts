@@ -86,7 +86,7 @@ const TokenTypeHint = Type.Optional(
 );
 
 export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
-  const { sessions, users, machineTokens } = gatehouse;
+  const { sessions, users, machineTokens, signIn } = gatehouse;
   const tags = ['oauth'];
   // OAuth clients send forms (RFC 6749 §4); JSON is accepted too. Only these routes parse forms.
   await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
@@ -108,7 +108,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
       if (grant_type === 'refresh_token') {
         if (!refresh_token)
           throw new GatehouseError('validation_failed', { detail: 'refresh_token is required' });
-        return sessions.refresh(refresh_token.trim());
+        return signIn.refresh(refresh_token.trim(), eventContext(request));
       }
       if (grant_type === 'client_credentials') {
         const basic = basicCredentials(request.headers.authorization);
