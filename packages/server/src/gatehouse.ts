@@ -10,9 +10,11 @@ import { type Clients, createClients } from './clients/clients.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/config.js';
 import { ConfigError } from './config/parse.js';
+import { createTokenDoctor, type TokenDoctor } from './doctor/diagnose-token.js';
 import { createEvents, type Events } from './events/events.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
 import { createSessionViewCache } from './sessions/session-view-cache.js';
 import { createSessions, type Sessions } from './sessions/sessions.js';
@@ -42,6 +44,8 @@ export interface Gatehouse {
   agents: Agents;
   machineTokens: MachineTokens;
   signIn: SignIn;
+  metrics: Metrics;
+  tokenDoctor: TokenDoctor;
   readiness(): Promise<Readiness>;
   /** Timers that keep an instance current: keyring refresh, event writes, last-used batches. */
   startBackgroundWork(): void;
@@ -88,6 +92,10 @@ export async function openGatehouse(options: {
       retiredKeyWindowSeconds:
         config.accessTokenTtl + config.clockSkewSeconds + 2 * config.keyringRefreshSeconds,
     });
+    const metrics = createMetrics({
+      eventsDropped: () => events.droppedCount(),
+      eventsQueued: () => events.queuedCount(),
+    });
     const accessTokens = createAccessTokens({
       keyring,
       clock,
@@ -95,12 +103,14 @@ export async function openGatehouse(options: {
       audience: config.tokenAudience,
       ttlSeconds: config.accessTokenTtl,
       clockSkewSeconds: config.clockSkewSeconds,
+      onCacheLookup: (hit) => metrics.cacheLookup('access_token', hit),
     });
     const events = createEvents({
       db: store.db,
       clock,
       retentionDays: config.eventRetentionDays,
       onError: (error, message) => logger.warn({ err: error }, message),
+      onDecision: metrics.decision,
     });
     const keyCache = new KeyCache(clock, config.cacheSeconds);
     const lastUsed = new LastUsedBatcher(store.db, (error) =>
@@ -113,6 +123,7 @@ export async function openGatehouse(options: {
       cache: keyCache,
       lastUsed,
       installationTag: installationTag(installation.id),
+      metrics,
     });
     const clients = createClients(store.db, clock, keyCache, events);
     const agents = createAgents({
@@ -128,6 +139,7 @@ export async function openGatehouse(options: {
       db: store.db,
       views,
       events,
+      metrics,
       clock,
       accessTokens,
       refreshTokenKey: masterKey.subkey('refresh-tokens'),
@@ -152,6 +164,17 @@ export async function openGatehouse(options: {
       apiKeys,
       agents,
       machineTokens: createMachineTokens(apiKeys, accessTokens),
+      metrics,
+      tokenDoctor: createTokenDoctor({
+        db: store.db,
+        clock,
+        keyring,
+        apiKeys,
+        issuer: config.issuer,
+        audience: config.tokenAudience,
+        clockSkewSeconds: config.clockSkewSeconds,
+        refreshGraceSeconds: config.refreshGraceSeconds,
+      }),
       signIn: createSignIn({ users, sessions, events, signupOpen: config.signup === 'open' }),
       readiness: () => checkReadiness(store.db, keyring),
       startBackgroundWork() {

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { type Clock, toIso } from '../clock.js';
+import { type Check, CheckTrail } from '../doctor/check.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type Code, reasonCodes } from '../errors/registry.js';
 import { type Actor, type EventContext, type Events, INTERNAL_ACTOR } from '../events/events.js';
+import type { Metrics } from '../metrics/metrics.js';
 import {
   type ApiKeyRow,
   findApiKeyByHash,
@@ -13,7 +15,7 @@ import {
   revokeApiKey,
   rotateApiKey,
 } from '../store/api-keys-store.js';
-import { findClientById } from '../store/clients-store.js';
+import { type ClientRow, findClientById } from '../store/clients-store.js';
 import type { Database } from '../store/schema.js';
 import type { KeyCache } from './key-cache.js';
 import {
@@ -101,6 +103,8 @@ export interface ApiKeys {
   revoke(keyId: string, actor?: Actor): Promise<KeyView>;
   /** Never throws for a bad key: the answer says why, and the decision is recorded as an event. */
   verify(raw: string, options?: VerifyOptions): Promise<KeyVerification>;
+  /** Every check a key goes through, for `doctor`: no event, no rate limit, no last-use update. */
+  explain(raw: string): Promise<{ verdict: KeyVerification; checks: Check[] }>;
 }
 
 export interface ApiKeysOptions {
@@ -110,6 +114,7 @@ export interface ApiKeysOptions {
   cache: KeyCache;
   lastUsed: LastUsedBatcher;
   installationTag: string;
+  metrics: Pick<Metrics, 'cacheLookup'>;
 }
 
 const parseJson = <T>(text: string | null): T | null => (text ? (JSON.parse(text) as T) : null);
@@ -218,73 +223,95 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   });
 
   /** The checks a presented key goes through, in order; the first failure names the reason. */
-  async function decide(raw: string): Promise<KeyVerification> {
+  /**
+   * The checks a presented key goes through, in order; the first failure names the reason. `trail` records
+   * each step for a diagnosis; `use` counts the use (rate limit, last used), which a diagnosis must not.
+   */
+  async function decide(raw: string, trail: CheckTrail, use: boolean): Promise<KeyVerification> {
     const { value, notes } = normalizeCredential(raw);
+    if (notes.length) trail.pass('input', `Stripped from the key: ${notes.join(', ')}`);
+    else trail.pass('input', 'No surrounding whitespace, quotes or Bearer prefix');
     const parsed = parseApiKey(value);
     const preview = value.startsWith('gk_') && value.length > 16 ? previewApiKey(value) : null;
     const refuse = (
       code: Code,
+      check: string,
       extra: { hint?: string; detail?: string; keyId?: string; clientId?: string } = {},
-    ) =>
-      ({
+    ) => {
+      trail.fail(check, extra.detail ?? extra.hint ?? reasonCodes[code].title);
+      return {
         valid: false,
         code,
         hint: extra.hint ?? reasonCodes[code].hint,
         preview,
         notes,
         ...extra,
-      }) as const;
+      } as const;
+    };
 
-    if (!parsed.ok) {
-      if (parsed.installation && parsed.installation !== installationTag) {
-        return refuse('key_not_found', {
-          hint: `This key was issued by installation ${parsed.installation}; this is installation ${installationTag} (another environment, or a database that was reset).`,
-        });
-      }
-      return refuse('key_malformed', { detail: `The key is malformed: ${parsed.reason}` });
-    }
-    if (parsed.installation !== installationTag) {
-      return refuse('key_not_found', {
-        hint: `This key was issued by installation ${parsed.installation}; this is installation ${installationTag} (another environment, or a database that was reset).`,
+    const foreign = (tag: string) =>
+      refuse('key_not_found', 'installation', {
+        hint: `This key was issued by installation ${tag}; this is installation ${installationTag} (another environment, or a database that was reset).`,
       });
+    if (!parsed.ok) {
+      if (parsed.installation && parsed.installation !== installationTag) return foreign(parsed.installation);
+      return refuse('key_malformed', 'format', { detail: `The key is malformed: ${parsed.reason}` });
     }
+    trail.pass('format', 'gk_ prefix, length and checksum are right');
+    if (parsed.installation !== installationTag) return foreign(parsed.installation);
+    trail.pass('installation', `Issued by this installation (${installationTag})`);
     const keyHash = hashApiKey(parsed.key);
     let entry = cache.get(keyHash);
+    options.metrics.cacheLookup('api_key', entry !== undefined);
     if (!entry) {
       entry = await findApiKeyByHash(db, keyHash);
       if (entry) cache.set(keyHash, entry);
     }
     if (!entry) {
-      return refuse('key_not_found', {
+      return refuse('key_not_found', 'lookup', {
         hint: 'No key with this value exists in this installation: it was never issued here, or the database was restored from before it was created.',
       });
     }
     const { key, client } = entry;
     const ids = { keyId: key.id, clientId: client.id };
+    trail.pass('lookup', `Key ${key.preview} "${key.name}" (${key.id}) of client "${client.name}"`);
     const now = clock.now();
     if (key.revoked_at !== null && key.revoked_at <= now) {
       const hint =
         key.revoked_reason === 'rotated'
           ? `This key was rotated; its grace period ended at ${toIso(key.revoked_at)}. Use the key that replaced it (${key.successor_preview}).`
           : `This key was revoked at ${toIso(key.revoked_at)}. Ask an administrator for a new key.`;
-      return refuse('key_revoked', { ...ids, hint });
+      return refuse('key_revoked', 'revocation', { ...ids, hint, detail: hint });
     }
+    trail.pass(
+      'revocation',
+      key.revoked_at === null
+        ? 'Not revoked'
+        : `Rotated: usable until ${toIso(key.revoked_at)}, then replaced by ${key.successor_preview}`,
+    );
     if (key.expires_at !== null && key.expires_at <= now) {
-      return refuse('key_expired', {
+      return refuse('key_expired', 'expiry', {
         ...ids,
         hint: `This key expired at ${toIso(key.expires_at)}. Ask an administrator for a new key.`,
       });
     }
+    trail.pass('expiry', key.expires_at === null ? 'Does not expire' : `Expires at ${toIso(key.expires_at)}`);
     if (client.status !== 'active') {
-      return refuse('client_inactive', {
+      return refuse('client_inactive', 'client', {
         ...ids,
         hint: `Client "${client.name}" (${client.id}) is suspended${
           client.status_changed_at ? ` since ${toIso(client.status_changed_at)}` : ''
         }; an administrator can activate it with \`gatehouse clients activate ${client.id}\`.`,
       });
     }
-    if (overRateLimit(key, now)) return refuse('rate_limited', ids);
+    trail.pass('client', `Client "${client.name}" is active`);
+    if (!use) return verified(key, client, notes);
+    if (overRateLimit(key, now)) return refuse('rate_limited', 'rate_limit', ids);
     lastUsed.note(key.id, now);
+    return verified(key, client, notes);
+  }
+
+  function verified(key: ApiKeyRow, client: ClientRow, notes: InputNote[]): KeyVerification {
     return {
       valid: true,
       client: { id: client.id, name: client.name },
@@ -361,8 +388,14 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       return toView(await requireKey(row.id), clock.now());
     },
 
+    async explain(raw) {
+      const trail = new CheckTrail();
+      const verdict = await decide(raw, trail, false);
+      return { verdict, checks: trail.checks };
+    },
+
     async verify(raw, verifyOptions = {}) {
-      const result = await decide(raw);
+      const result = await decide(raw, new CheckTrail(), true);
       events.record({
         type: verifyOptions.eventType ?? 'key.verify',
         code: result.valid ? 'ok' : result.code,

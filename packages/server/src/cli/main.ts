@@ -4,6 +4,7 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { registerAdmin } from './admin.js';
 import { registerApiKeys } from './api-keys.js';
 import { registerClients } from './clients.js';
+import { registerDoctor } from './doctor.js';
 import { registerKeys } from './keys.js';
 import { registerMasterKey } from './master-key.js';
 import { registerMigrate } from './migrate.js';
@@ -28,6 +29,7 @@ export async function runCli(argv: string[]): Promise<void> {
   registerUsers(program);
   registerClients(program);
   registerApiKeys(program);
+  registerDoctor(program);
   registerMasterKey(program);
   try {
     await program.parseAsync(argv);

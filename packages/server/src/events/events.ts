@@ -65,6 +65,7 @@ export interface Events {
   flush(): Promise<void>;
   query(filter: EventFilter): Promise<EventView[]>;
   droppedCount(): number;
+  queuedCount(): number;
   start(): void;
   close(): Promise<void>;
 }
@@ -74,6 +75,8 @@ export interface EventsOptions {
   clock: Clock;
   retentionDays: number;
   onError: (error: unknown, message: string) => void;
+  /** Hears every decision recorded, to count it (metrics). */
+  onDecision: (type: string, code: string) => void;
   maxQueue?: number;
   flushIntervalMs?: number;
 }
@@ -116,6 +119,7 @@ export function createEvents(options: EventsOptions): Events {
     );
 
   function record(event: AuthEvent): void {
+    options.onDecision(event.type, event.code);
     if (queue.length >= maxQueue) {
       dropped += 1;
       return;
@@ -159,6 +163,7 @@ export function createEvents(options: EventsOptions): Events {
       return (await queryEvents(db, filter)).map(toView);
     },
     droppedCount: () => dropped,
+    queuedCount: () => queue.length,
     start() {
       const tick = setInterval(
         () =>

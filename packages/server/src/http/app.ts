@@ -9,6 +9,7 @@ import type { Gatehouse } from '../gatehouse.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
 import { problemBody, sendProblem, toGatehouseError } from './problem.js';
 import { adminClientRoutes } from './routes/admin-clients.js';
+import { adminDiagnoseRoutes } from './routes/admin-diagnose.js';
 import { adminEventRoutes } from './routes/admin-events.js';
 import { adminUserRoutes } from './routes/admin-users.js';
 import { authRoutes } from './routes/auth.js';
@@ -84,21 +85,19 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   app.decorateRequest('principal', null);
   app.decorateRequest('machine', null);
   app.decorateRequest('actorId', null);
-  // A callback-style hook: it runs on every request, and an async hook costs a promise each time.
-  if (gatehouse.logger.isLevelEnabled('info')) {
-    app.addHook('onResponse', (request, reply, done) => {
+  // One callback-style hook (an async hook costs a promise on every request): time it, and log it at info.
+  const logRequests = gatehouse.logger.isLevelEnabled('info');
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    gatehouse.metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if (logRequests) {
       request.log.info(
-        {
-          method: request.method,
-          route: request.routeOptions.url ?? 'unmatched',
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime),
-        },
+        { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
         'request',
       );
-      done();
-    });
-  }
+    }
+    done();
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const failure = toGatehouseError(error);
@@ -137,6 +136,7 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   await app.register(adminUserRoutes, gatehouse);
   await app.register(adminClientRoutes, gatehouse);
   await app.register(adminEventRoutes, gatehouse);
+  await app.register(adminDiagnoseRoutes, gatehouse);
   await app.register(machineRoutes, gatehouse);
   return app;
 }

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { EventContext, Events } from '../events/events.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { previewSecret } from '../secrets/digest.js';
 import {
   claimRefreshRotation,
@@ -70,6 +71,7 @@ export interface SessionsOptions {
   db: Kysely<Database>;
   views: SessionViewCache;
   events: Events;
+  metrics: Pick<Metrics, 'decision' | 'cacheLookup'>;
   clock: Clock;
   accessTokens: AccessTokens;
   refreshTokenKey: Uint8Array;
@@ -138,6 +140,7 @@ export function createSessions(options: SessionsOptions): Sessions {
 
   async function loadSession(sessionId: string, subject: string, { fresh }: { fresh: boolean }) {
     const cached = fresh ? undefined : views.get(sessionId);
+    if (!fresh) options.metrics.cacheLookup('session', cached !== undefined);
     if (cached) return cached;
     const row = await findSessionAndUser(db, sessionId);
     const found = row && { ...row, view: row.user && toUser(row.user) };
@@ -265,7 +268,9 @@ export function createSessions(options: SessionsOptions): Sessions {
 
     async authenticate(accessToken, context) {
       try {
-        return await authenticateToken(accessToken);
+        const principal = await authenticateToken(accessToken);
+        options.metrics.decision('token.check', 'ok');
+        return principal;
       } catch (error) {
         if (error instanceof GatehouseError) {
           options.events.record({

@@ -31,6 +31,7 @@ export interface AccessTokenOptions {
   clockSkewSeconds: number;
   /** Verified tokens kept in memory, keyed by the exact token string (the hot path skips the signature). */
   cacheSize?: number;
+  onCacheLookup?: (hit: boolean) => void;
 }
 
 /** RFC 9068 media type of JWT access tokens; checked on verify so an ID token or other JWT is never accepted. */
@@ -94,6 +95,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
 
   function fromCache(token: string): AccessClaims | undefined {
     const claims = verified.get(token);
+    options.onCacheLookup?.(claims !== undefined);
     if (!claims) return undefined;
     if (claims.exp + clockSkewSeconds <= toEpochSeconds(clock.now())) {
       verified.delete(token);

@@ -25,4 +25,11 @@ export async function healthRoutes(app: App, gatehouse: Gatehouse) {
       return reply.status(readiness.status === 'ready' ? 200 : 503).send(readiness);
     },
   );
+
+  app.get(
+    '/metrics',
+    { schema: { tags: ['operators'], description: 'Prometheus text exposition' } },
+    async (_request, reply) =>
+      reply.type(gatehouse.metrics.registry.contentType).send(await gatehouse.metrics.registry.metrics()),
+  );
 }

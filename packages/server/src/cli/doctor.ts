@@ -1,0 +1,69 @@
+import { text } from 'node:stream/consumers';
+import type { Command } from 'commander';
+import { ConfigError } from '../config/parse.js';
+import type { Check } from '../doctor/check.js';
+import { diagnoseInstallation } from '../doctor/diagnose-installation.js';
+import { type CommonOptions, configFrom, print, withCommonOptions, withGatehouse } from './context.js';
+
+const mark = (check: Check) => (check.ok === true ? '✔' : check.ok === false ? '✘' : '–');
+const checkLines = (checks: Check[]) =>
+  checks.map((check) => `  ${mark(check)} ${check.name.padEnd(15)} ${check.detail}`).join('\n');
+
+async function readToken(argument: string): Promise<string> {
+  return argument === '-' ? text(process.stdin) : argument;
+}
+
+export function registerDoctor(program: Command): void {
+  const doctor = withCommonOptions(
+    program
+      .command('doctor')
+      .description(
+        'check this installation (exit code 1 when anything fails); `doctor token` explains a credential',
+      ),
+  ).action(async (options: CommonOptions) => {
+    try {
+      await withGatehouse(options, async (gatehouse) => {
+        const report = await diagnoseInstallation({
+          config: gatehouse.config,
+          clock: gatehouse.clock,
+          store: gatehouse.store,
+          masterKey: gatehouse.masterKey,
+          installationFingerprint: gatehouse.installation.master_key_fingerprint,
+          keyring: gatehouse.keyring,
+        });
+        print(
+          options,
+          report,
+          `Gatehouse installation ${gatehouse.installation.id}\n${checkLines(report.checks)}\n\n${report.ok ? 'All checks passed.' : 'Some checks failed.'}`,
+        );
+        if (!report.ok) process.exitCode = 1;
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const checks: Check[] = [{ name: 'configuration', ok: false, detail: error.message }];
+      print(options, { ok: false, checks, config: configFrom(options).dataDir }, checkLines(checks));
+      process.exitCode = 1;
+    }
+  });
+
+  withCommonOptions(
+    doctor
+      .command('token')
+      .description(
+        'explain why a credential is accepted or refused: access token, refresh token or API key (`-` reads stdin)',
+      )
+      .argument('<token>', 'the credential, or - to read it from standard input'),
+  ).action(async (argument: string, options: CommonOptions) => {
+    const token = await readToken(argument);
+    await withGatehouse(options, async (gatehouse) => {
+      const diagnosis = await gatehouse.tokenDoctor.diagnose(token);
+      const verdict = diagnosis.valid ? '✔ valid' : `✘ refused: ${diagnosis.code}`;
+      print(
+        options,
+        diagnosis,
+        `${diagnosis.kind} ${diagnosis.preview}\n${checkLines(diagnosis.checks)}\n\n${verdict}\n${diagnosis.hint}`,
+      );
+      if (!diagnosis.valid) process.exitCode = 1;
+    });
+  });
+}

@@ -1,0 +1,126 @@
+import { stat } from 'node:fs/promises';
+import { type Clock, toIso } from '../clock.js';
+import type { Config } from '../config/config.js';
+import type { Keyring } from '../keyring/keyring.js';
+import type { MasterKey } from '../secrets/master-key.js';
+import type { Store } from '../store/database.js';
+import { pendingMigrations } from '../store/migrate.js';
+import { databaseTime, pingDatabase } from '../store/ping.js';
+import { type Check, CheckTrail } from './check.js';
+import { humanDuration } from './diagnose-token.js';
+
+export interface InstallationReport {
+  ok: boolean;
+  checks: Check[];
+}
+
+const TOLERATED_CLOCK_DIFFERENCE_MS = 2000;
+
+async function checkPermissions(trail: CheckTrail, config: Readonly<Config>): Promise<void> {
+  const dir = await stat(config.dataDir).catch(() => undefined);
+  if (!dir) {
+    trail.skip('data directory', `${config.dataDir} does not exist (nothing is stored there)`);
+  } else if (dir.mode & 0o007) {
+    trail.fail(
+      'data directory',
+      `${config.dataDir} is readable by every user (mode ${(dir.mode & 0o777).toString(8)}); chmod 700 it`,
+    );
+  } else {
+    trail.pass('data directory', `${config.dataDir} (mode ${(dir.mode & 0o777).toString(8)})`);
+  }
+  if (config.masterKey.kind === 'file') {
+    const file = await stat(config.masterKey.path).catch(() => undefined);
+    if (file && file.mode & 0o077) {
+      trail.fail(
+        'master key file',
+        `${config.masterKey.path} has mode ${(file.mode & 0o777).toString(8)}; chmod 600 it`,
+      );
+    } else if (file) {
+      trail.pass('master key file', `${config.masterKey.path} (mode 600)`);
+    }
+  }
+}
+
+function checkPublicUrl(trail: CheckTrail, config: Readonly<Config>): void {
+  const url = new URL(config.publicUrl);
+  if (config.env === 'production' && url.protocol !== 'https:') {
+    trail.fail('public URL', `${config.publicUrl} is not https in production`);
+  } else if (['0.0.0.0', '[::]'].includes(url.hostname)) {
+    trail.fail('public URL', `${config.publicUrl} names no reachable host; set GATEHOUSE_PUBLIC_URL`);
+  } else {
+    trail.pass('public URL', `Issuer ${config.issuer}, token audience ${config.tokenAudience.join(', ')}`);
+  }
+  const secure = url.protocol === 'https:';
+  trail.pass(
+    'cookies',
+    secure
+      ? 'Session cookies: __Host- prefix, Secure, HttpOnly, SameSite=Lax (derived from the https public URL)'
+      : `Session cookies: HttpOnly, SameSite=Lax, not Secure (public URL is http${config.env === 'production' ? '' : '; fine for development'})`,
+  );
+}
+
+/** `gatehouse doctor`: everything an installation needs to keep its tokens valid, checked in order. */
+export async function diagnoseInstallation(parts: {
+  config: Readonly<Config>;
+  clock: Clock;
+  store: Store;
+  masterKey: MasterKey;
+  installationFingerprint: string;
+  keyring: Keyring;
+}): Promise<InstallationReport> {
+  const { config, clock, store, keyring, masterKey } = parts;
+  const trail = new CheckTrail();
+  await pingDatabase(store.db).then(
+    () => trail.pass('database', `${store.description} answers`),
+    (error: unknown) => trail.fail('database', `${store.description}: ${(error as Error).message}`),
+  );
+  const pending = await pendingMigrations(store.db);
+  if (pending.length) trail.fail('migrations', `Pending: ${pending.join(', ')}; run \`gatehouse migrate\``);
+  else trail.pass('migrations', 'The schema is current');
+
+  if (masterKey.fingerprint === parts.installationFingerprint) {
+    trail.pass(
+      'master key',
+      `${masterKey.fingerprint} from ${masterKey.origin}, the key this database was created with`,
+    );
+  } else {
+    trail.fail(
+      'master key',
+      `${masterKey.origin} is ${masterKey.fingerprint}; the database was created with ${parts.installationFingerprint}`,
+    );
+  }
+
+  const keys = keyring.list();
+  const active = keys.find((key) => key.state === 'active');
+  const next = keys.find((key) => key.state === 'next');
+  const published = (JSON.parse(keyring.jwksJson()) as { keys: { kid: string }[] }).keys.map(
+    (key) => key.kid,
+  );
+  if (active && next && published.includes(active.kid) && published.includes(next.kid)) {
+    trail.pass(
+      'signing keys',
+      `Active ${active.kid} and next ${next.kid} are stored (sealed) and published in JWKS`,
+    );
+  } else {
+    trail.fail(
+      'signing keys',
+      `Active ${active?.kid ?? 'missing'}, next ${next?.kid ?? 'missing'}; JWKS has ${published.join(', ') || 'no keys'}`,
+    );
+  }
+
+  checkPublicUrl(trail, config);
+
+  const dbTime = await databaseTime(store.db, store.dialect).catch(() => undefined);
+  if (dbTime === undefined) {
+    trail.skip('clock', `Server time ${toIso(clock.now())}; the database shares this host's clock`);
+  } else {
+    const difference = clock.now() - dbTime;
+    const text = `Server ${toIso(clock.now())}, database ${toIso(dbTime)}: ${humanDuration(difference)} apart`;
+    if (Math.abs(difference) > TOLERATED_CLOCK_DIFFERENCE_MS)
+      trail.fail('clock', `${text}; synchronise the clocks (NTP)`);
+    else trail.pass('clock', text);
+  }
+
+  await checkPermissions(trail, config);
+  return { ok: trail.checks.every((check) => check.ok !== false), checks: trail.checks };
+}

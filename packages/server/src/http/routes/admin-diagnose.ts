@@ -1,0 +1,50 @@
+import { Type } from '@sinclair/typebox';
+import type { Gatehouse } from '../../gatehouse.js';
+import { guardDeps, requireAdmin } from '../bearer.js';
+import { actorOf } from '../context.js';
+import { IsoTime, responses } from '../schemas.js';
+import type { App } from '../types.js';
+
+const Diagnosis = Type.Object({
+  kind: Type.String({
+    description: 'access_token, refresh_token, api_key, jwt (issued elsewhere) or unknown',
+  }),
+  valid: Type.Boolean(),
+  code: Type.String(),
+  checks: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      ok: Type.Union([Type.Boolean(), Type.Null()]),
+      detail: Type.String(),
+    }),
+  ),
+  hint: Type.String(),
+  preview: Type.String(),
+  stripped: Type.Array(Type.String()),
+  server_time: IsoTime,
+});
+
+export async function adminDiagnoseRoutes(app: App, gatehouse: Gatehouse) {
+  app.post(
+    '/v1/admin/diagnose',
+    {
+      onRequest: requireAdmin(guardDeps(gatehouse)),
+      bodyLimit: 32 * 1024,
+      schema: {
+        tags: ['operators'],
+        security: [{ bearer: [] }],
+        description:
+          'Explains any credential: every check it went through, one verdict, one code, and a hint.',
+        body: Type.Object({ token: Type.String({ maxLength: 16_384 }) }),
+        response: responses({ 200: Diagnosis }),
+      },
+    },
+    async (request) => {
+      const diagnosis = await gatehouse.tokenDoctor.diagnose(request.body.token);
+      gatehouse.events.audit('diagnose', actorOf(request), {
+        detail: { kind: diagnosis.kind, verdict: diagnosis.code },
+      });
+      return diagnosis;
+    },
+  );
+}
