@@ -134,7 +134,7 @@ export async function openGatehouse(options: {
       heartbeatTimeoutSeconds: config.agentHeartbeatTimeout,
     });
     const views = createSessionViewCache(clock, config.cacheSeconds);
-    const users = createUsers(store.db, clock, createPasswordHasher(config.passwordHashing), views);
+    const users = createUsers(store.db, clock, createPasswordHasher(config.passwordHashing), views, events);
     const sessions = createSessions({
       db: store.db,
       views,

@@ -5,6 +5,7 @@ import { registerAdmin } from './admin.js';
 import { registerApiKeys } from './api-keys.js';
 import { registerClients } from './clients.js';
 import { registerDoctor } from './doctor.js';
+import { registerEvents } from './events.js';
 import { registerKeys } from './keys.js';
 import { registerMasterKey } from './master-key.js';
 import { registerMigrate } from './migrate.js';
@@ -30,6 +31,7 @@ export async function runCli(argv: string[]): Promise<void> {
   registerClients(program);
   registerApiKeys(program);
   registerDoctor(program);
+  registerEvents(program);
   registerMasterKey(program);
   try {
     await program.parseAsync(argv);

@@ -9,13 +9,19 @@ export class ConfigError extends Error {
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /**
- * Durations are "600", "30s", "10m", "12h" or "7d" (API.md). Hand-written: general-purpose duration
- * libraries also accept "1 week"/ms units, and a wider grammar would make a typo silently valid.
+ * Durations are "600", "30s", "10m", "12h" or "7d" (API.md); undefined when `raw` is none of those.
+ * Hand-written: general-purpose duration libraries also accept "1 week"/ms units, and a wider grammar
+ * would make a typo silently valid.
  */
-export function parseDuration(name: string, raw: string): number {
+export function durationSeconds(raw: string): number | undefined {
   const match = /^(\d+)([smhd]?)$/.exec(raw.trim());
-  if (!match) throw new ConfigError(`${name} must be a duration such as 600, 30s, 10m or 7d (got "${raw}")`);
-  const seconds = Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
+  return match ? Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1) : undefined;
+}
+
+export function parseDuration(name: string, raw: string): number {
+  const seconds = durationSeconds(raw);
+  if (seconds === undefined)
+    throw new ConfigError(`${name} must be a duration such as 600, 30s, 10m or 7d (got "${raw}")`);
   if (seconds <= 0) throw new ConfigError(`${name} must be greater than zero (got "${raw}")`);
   return seconds;
 }

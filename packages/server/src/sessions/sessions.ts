@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import type { EventContext, Events } from '../events/events.js';
+import { type Actor, type EventContext, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { previewSecret } from '../secrets/digest.js';
 import {
@@ -104,8 +104,9 @@ export interface Sessions {
    */
   authenticate(accessToken: string, context?: EventContext): Promise<Principal>;
   list(userId: string, currentSessionId?: string): Promise<SessionView[]>;
-  revoke(userId: string, sessionId: string, reason: string): Promise<void>;
-  revokeAll(userId: string, reason: string, exceptSessionId?: string): Promise<number>;
+  /** Ends a session; `reason` is stored on it and named by every later refusal of its tokens. */
+  revoke(userId: string, sessionId: string, reason: string, actor?: Actor): Promise<void>;
+  revokeAll(userId: string, reason: string, actor?: Actor, exceptSessionId?: string): Promise<number>;
   /** RFC 7009: ends the session a token belongs to; unknown or invalid tokens are ignored. */
   revokeByToken(token: string): Promise<void>;
   introspect(token: string): Promise<IntrospectionResult>;
@@ -298,18 +299,20 @@ export function createSessions(options: SessionsOptions): Sessions {
       }));
     },
 
-    async revoke(userId, sessionId, reason) {
+    async revoke(userId, sessionId, reason, actor = INTERNAL_ACTOR) {
       const found = await findSessionAndUser(db, sessionId);
       if (!found || found.session.user_id !== userId) {
         throw new GatehouseError('session_not_found', { detail: `No session ${sessionId} for this user` });
       }
       await revokeSession(db, sessionId, reason, clock.now());
       views.forgetSession(sessionId);
+      options.events.audit('session.revoke', actor, { userId, sessionId, detail: { reason } });
     },
 
-    async revokeAll(userId, reason, exceptSessionId) {
+    async revokeAll(userId, reason, actor = INTERNAL_ACTOR, exceptSessionId) {
       const count = await revokeUserSessions(db, userId, reason, clock.now(), exceptSessionId);
       views.forgetUser(userId);
+      options.events.audit('session.revoke_all', actor, { userId, detail: { reason, count } });
       return count;
     },
 

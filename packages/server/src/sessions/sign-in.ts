@@ -1,5 +1,5 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import type { AuthEvent, EventContext, Events } from '../events/events.js';
+import type { Actor, AuthEvent, EventContext, Events } from '../events/events.js';
 import { previewSecret } from '../secrets/digest.js';
 import type { User } from '../users/user-view.js';
 import type { Users } from '../users/users.js';
@@ -14,6 +14,12 @@ export interface SignIn {
   signUp(input: { email: string; password: string; name?: string }, context: EventContext): Promise<SignedIn>;
   logIn(email: string, password: string, context: EventContext): Promise<SignedIn>;
   refresh(refreshToken: string, context: EventContext): Promise<TokenSet>;
+  /** Changes the password and ends every other session of the user. */
+  changePassword(
+    who: { userId: string; sessionId: string },
+    passwords: { current: string; next: string },
+    actor: Actor,
+  ): Promise<void>;
 }
 
 export interface SignInOptions {
@@ -75,6 +81,16 @@ export function createSignIn({ users, sessions, events, signupOpen }: SignInOpti
         { type: 'refresh', context, tokenPreview: previewSecret(refreshToken) },
         () => sessions.refresh(refreshToken),
         (tokens) => ({ sessionId: tokens.session_id }),
+      ),
+
+    changePassword: ({ userId, sessionId }, { current, next }, actor) =>
+      decided(
+        { type: 'password.change', userId, sessionId, ...(actor.context ? { context: actor.context } : {}) },
+        async () => {
+          await users.changePassword(userId, current, next);
+          await sessions.revokeAll(userId, 'password_changed', actor, sessionId);
+        },
+        () => ({}),
       ),
   };
 }

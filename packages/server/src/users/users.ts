@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { type Actor, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import type { SessionViewCache } from '../sessions/session-view-cache.js';
 import type { Database } from '../store/schema.js';
 import {
@@ -31,8 +32,12 @@ export interface Users {
     limit: number;
     cursor?: string;
   }): Promise<{ users: User[]; next_cursor: string | null }>;
-  update(id: string, patch: { disabled?: boolean; roles?: string[]; name?: string | null }): Promise<User>;
-  remove(id: string, actorId: string | null): Promise<void>;
+  update(
+    id: string,
+    patch: { disabled?: boolean; roles?: string[]; name?: string | null },
+    actor?: Actor,
+  ): Promise<User>;
+  remove(id: string, actor?: Actor): Promise<void>;
   /** Grants the admin role to the account with this email, creating it when absent. */
   ensureAdmin(email: string, password: string): Promise<{ user: User; created: boolean }>;
   wasDeleted(id: string): Promise<{ deletedAt: number } | undefined>;
@@ -46,6 +51,7 @@ export function createUsers(
   clock: Clock,
   passwords: PasswordHasher,
   views: SessionViewCache,
+  events: Events,
 ): Users {
   async function requireUser(id: string): Promise<UserRow> {
     const row = await findUserById(db, id);
@@ -123,7 +129,7 @@ export function createUsers(
       };
     },
 
-    async update(id, patch) {
+    async update(id, patch, actor = INTERNAL_ACTOR) {
       const row = await requireUser(id);
       const roles = patch.roles ? [...new Set(patch.roles)] : parseRoles(row.roles);
       const unknown = roles.filter((role) => !(KNOWN_ROLES as readonly string[]).includes(role));
@@ -138,14 +144,24 @@ export function createUsers(
       const name = patch.name === undefined ? row.name : parseName(patch.name);
       await updateUser(db, id, { roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
       views.forgetUser(id);
+      const action =
+        patch.disabled === undefined
+          ? patch.roles
+            ? 'user.roles'
+            : 'user.update'
+          : patch.disabled
+            ? 'user.disable'
+            : 'user.enable';
+      events.audit(action, actor, { userId: id, ...(patch.roles ? { detail: { roles } } : {}) });
       return toUser({ ...row, roles: JSON.stringify(roles), disabled_at, name, updated_at: now });
     },
 
-    async remove(id, actorId) {
-      if (!(await deleteUser(db, { id, deleted_at: clock.now(), deleted_by: actorId }))) {
+    async remove(id, actor = INTERNAL_ACTOR) {
+      if (!(await deleteUser(db, { id, deleted_at: clock.now(), deleted_by: actor.id }))) {
         throw new GatehouseError('user_not_found', { detail: `No user with id ${id}` });
       }
       views.forgetUser(id);
+      events.audit('user.delete', actor, { userId: id });
     },
 
     async ensureAdmin(email, password) {

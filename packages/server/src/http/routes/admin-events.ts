@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { GatehouseError } from '../../errors/gatehouse-error.js';
+import { parseSince } from '../../events/since.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, requireAdmin } from '../bearer.js';
 import { IsoTime, responses, Uuid } from '../schemas.js';
@@ -24,17 +24,6 @@ const Event = Type.Object({
   token_preview: Nullable(Type.String()),
   detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
 });
-
-/** `since` is an ISO instant or a duration back from now (`90s`, `15m`, `1h`, `7d`). */
-export function parseSince(since: string, now: number): number {
-  const relative = /^(\d+)([smhd])$/.exec(since);
-  if (relative)
-    return now - Number(relative[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[relative[2] as 's']! * 1000;
-  const at = Date.parse(since);
-  if (Number.isNaN(at))
-    throw new GatehouseError('validation_failed', { detail: 'since: an ISO time or a duration such as 1h' });
-  return at;
-}
 
 export async function adminEventRoutes(app: App, gatehouse: Gatehouse) {
   app.get(

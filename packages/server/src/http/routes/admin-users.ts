@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, requireAdmin } from '../bearer.js';
+import { actorOf } from '../context.js';
 import { responses, SessionSchema, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
 
@@ -59,8 +60,8 @@ export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request) => {
-      const user = await users.update(request.params.id, request.body);
-      if (request.body.disabled) await sessions.revokeAll(user.id, 'user_disabled');
+      const user = await users.update(request.params.id, request.body, actorOf(request));
+      if (request.body.disabled) await sessions.revokeAll(user.id, 'user_disabled', actorOf(request));
       return user;
     },
   );
@@ -69,7 +70,7 @@ export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/admin/users/:id',
     { schema: { tags, security, params: UserId, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
-      await users.remove(request.params.id, request.actorId);
+      await users.remove(request.params.id, actorOf(request));
       return reply.status(204).send();
     },
   );
@@ -101,7 +102,12 @@ export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request, reply) => {
-      await sessions.revoke(request.params.id, request.params.sessionId, 'revoked_by_admin');
+      await sessions.revoke(
+        request.params.id,
+        request.params.sessionId,
+        'revoked_by_admin',
+        actorOf(request),
+      );
       return reply.status(204).send();
     },
   );
@@ -118,7 +124,7 @@ export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
     },
     async (request) => {
       await users.get(request.params.id);
-      return { revoked: await sessions.revokeAll(request.params.id, 'revoked_by_admin') };
+      return { revoked: await sessions.revokeAll(request.params.id, 'revoked_by_admin', actorOf(request)) };
     },
   );
 }

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, principalOf, requireUser } from '../bearer.js';
-import { eventContext } from '../context.js';
+import { actorOf, eventContext } from '../context.js';
 import {
   AUTH_BODY_LIMIT,
   Email,
@@ -17,7 +17,7 @@ import type { App } from '../types.js';
 const SignedIn = Type.Composite([Type.Object({ user: Type.Ref('User') }), TokenSetSchema]);
 
 export async function authRoutes(app: App, gatehouse: Gatehouse) {
-  const { users, sessions, signIn } = gatehouse;
+  const { sessions, signIn } = gatehouse;
   const userGuard = requireUser(guardDeps(gatehouse));
   const tags = ['people'];
 
@@ -113,7 +113,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     },
     async (request, reply) => {
       const { user, session } = principalOf(request);
-      await sessions.revoke(user.id, session.id, 'logout');
+      await sessions.revoke(user.id, session.id, 'logout', actorOf(request));
       return reply.status(204).send();
     },
   );
@@ -146,7 +146,12 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request, reply) => {
-      await sessions.revoke(principalOf(request).user.id, request.params.id, 'revoked_by_user');
+      await sessions.revoke(
+        principalOf(request).user.id,
+        request.params.id,
+        'revoked_by_user',
+        actorOf(request),
+      );
       return reply.status(204).send();
     },
   );
@@ -165,8 +170,11 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     },
     async (request, reply) => {
       const { user, session } = principalOf(request);
-      await users.changePassword(user.id, request.body.current_password, request.body.new_password);
-      await sessions.revokeAll(user.id, 'password_changed', session.id);
+      await signIn.changePassword(
+        { userId: user.id, sessionId: session.id },
+        { current: request.body.current_password, next: request.body.new_password },
+        actorOf(request),
+      );
       return reply.status(204).send();
     },
   );

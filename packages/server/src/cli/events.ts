@@ -1,0 +1,69 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import type { EventView } from '../events/events.js';
+import { parseSince } from '../events/since.js';
+import { type CommonOptions, withCommonOptions, withGatehouse } from './context.js';
+
+interface EventsOptions extends CommonOptions {
+  code?: string;
+  type?: string;
+  since?: string;
+  limit: string;
+  follow?: boolean;
+}
+
+const FOLLOW_INTERVAL_MS = 1000;
+
+function describe(event: EventView): string {
+  const who = [
+    event.user_id && `user ${event.user_id}`,
+    event.client_id && `client ${event.client_id}`,
+    event.agent_id && `agent ${event.agent_id}`,
+    event.key_id && `key ${event.key_id}`,
+    event.actor_id && `by ${event.actor_id}`,
+  ].filter(Boolean);
+  const detail = event.detail ? ` ${JSON.stringify(event.detail)}` : '';
+  return `${event.at} ${event.type.padEnd(18)} ${event.code.padEnd(22)} ${who.join(' ')}${event.token_preview ? ` ${event.token_preview}` : ''} ip=${event.ip ?? '-'} req=${event.request_id ?? '-'}${detail}`;
+}
+
+export function registerEvents(program: Command): void {
+  withCommonOptions(
+    program
+      .command('events')
+      .description('authentication decisions, newest last; --follow keeps printing new ones')
+      .option('--code <code>', 'only this reason code (ok for acceptances)')
+      .option(
+        '--type <type>',
+        'only this kind of decision (login, refresh, token.check, key.verify, agent.heartbeat, …)',
+      )
+      .option('--since <when>', 'an ISO time or a duration back from now: 90s, 15m, 1h, 7d', '1h')
+      .option('--limit <n>', 'at most this many', '100')
+      .option('--follow', 'keep printing new events until interrupted'),
+  ).action(async (options: EventsOptions) => {
+    await withGatehouse(options, async (gatehouse) => {
+      const filter = {
+        limit: Number(options.limit),
+        ...(options.code ? { code: options.code } : {}),
+        ...(options.type ? { type: options.type } : {}),
+      };
+      const emit = (events: EventView[]) => {
+        for (const event of [...events].reverse()) {
+          process.stdout.write(`${options.json ? JSON.stringify(event) : describe(event)}\n`);
+        }
+      };
+      let since = parseSince(options.since ?? '1h', gatehouse.clock.now());
+      let seen = new Set<string>();
+      do {
+        const events = (await gatehouse.events.query({ ...filter, since })).filter(
+          (event) => !seen.has(event.id),
+        );
+        emit(events);
+        if (events.length) {
+          since = Date.parse(events[0]!.at);
+          seen = new Set(events.filter((event) => Date.parse(event.at) === since).map((event) => event.id));
+        }
+        if (options.follow) await sleep(FOLLOW_INTERVAL_MS);
+      } while (options.follow);
+    });
+  });
+}
