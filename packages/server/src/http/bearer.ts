@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyPrincipal } from '../agents/agents.js';
 import type { ApiKeys } from '../apikeys/api-keys.js';
-import { API_KEY_PREFIX } from '../apikeys/key-format.js';
+import { API_KEY_PREFIX, normalizeCredential } from '../apikeys/key-format.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Sessions } from '../sessions/sessions.js';
 import { eventContext } from './context.js';
@@ -106,7 +106,10 @@ export function requireKey(deps: GuardDeps, scope: string): Guard {
 export function requireUserRoleOrKey(deps: GuardDeps, role: string, keyScope: string): Guard {
   return async (request, reply) => {
     const token = requireToken(request, reply, deps.issuer);
-    if (token.startsWith(API_KEY_PREFIX)) return authenticateKey(request, reply, deps, token, keyScope);
+    // Judge the kind after stripping what pasting adds (quotes, a doubled Bearer), as key checks do.
+    if (normalizeCredential(token).value.startsWith(API_KEY_PREFIX)) {
+      return authenticateKey(request, reply, deps, token, keyScope);
+    }
     await authenticateUser(request, reply, deps, token);
     if (!request.principal?.roles.includes(role)) {
       refuse(

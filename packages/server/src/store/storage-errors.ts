@@ -64,7 +64,11 @@ export function withStorageErrors(dialect: Dialect): Dialect {
       return {
         init: () => guarded(() => driver.init()),
         async acquireConnection() {
-          const connection = await guarded(() => driver.acquireConnection());
+          // Whatever stops us from getting a connection (refused, no such database, connections disallowed,
+          // pool timeout) means the database cannot be used right now.
+          const connection = await driver.acquireConnection().catch((error: unknown) => {
+            throw new GatehouseError('storage_unavailable', { retryAfterSeconds: 2, cause: error });
+          });
           const wrapped = guardConnection(connection);
           originals.set(wrapped, connection);
           return wrapped;

@@ -1,0 +1,72 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
+import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+const adminUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+// Guards the auto-logout incident: when the server cannot decide, it says 503 (retry), never 401 (sign out).
+describe.runIf(testDialect === 'postgres')('the database goes away mid-run', () => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let name: string;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    name = new URL(database.url).pathname.slice(1);
+    server = await startTestServer(database, { env: { GATEHOUSE_CACHE_SECONDS: '0' } });
+  });
+  afterAll(async () => {
+    await admin(`alter database ${name} allow_connections true`);
+    await server.close();
+    await database.drop();
+  });
+
+  it('answers 503 storage_unavailable with retry-after, never 401 or 500, and recovers when it is back', async () => {
+    const email = uniqueEmail();
+    const { access_token, refresh_token } = await signUp(server.url, email);
+
+    await admin(`alter database ${name} allow_connections false`);
+    await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`);
+
+    const during = await Promise.all([
+      call(server.url, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } }),
+      call(server.url, 'GET', '/v1/auth/me', { token: access_token }),
+      call(server.url, 'POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token } }),
+      call(server.url, 'POST', '/v1/auth/signup', { body: { email: uniqueEmail(), password: PASSWORD } }),
+    ]);
+    for (const reply of during) {
+      expect(reply.status, reply.text).toBe(503);
+      expect(reply.headers.get('retry-after')).toBeTruthy();
+    }
+    expect(during[0]!.body.code).toBe('storage_unavailable');
+    expect(during[0]!.body.action).toBe('retry');
+    expect(during[2]!.body).toMatchObject({ error: 'temporarily_unavailable', code: 'storage_unavailable' });
+
+    const ready = await call(server.url, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks.database).toMatch(/unreachable/);
+    expect((await call(server.url, 'GET', '/healthz')).status).toBe(200);
+    const tampered = await call(server.url, 'GET', '/v1/auth/me', {
+      token: `${access_token.slice(0, -4)}AAAA`,
+    });
+    expect(tampered.body.code).toBe('token_signature_invalid');
+
+    await admin(`alter database ${name} allow_connections true`);
+    expect((await call(server.url, 'GET', '/readyz')).status).toBe(200);
+    expect(
+      (await call(server.url, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } })).status,
+    ).toBe(200);
+    expect((await call(server.url, 'GET', '/v1/auth/me', { token: access_token })).status).toBe(200);
+  });
+});
