@@ -53,7 +53,9 @@ export function registerDoctor(program: Command): void {
         'explain why a credential is accepted or refused: access token, refresh token or API key (`-` reads stdin)',
       )
       .argument('<token>', 'the credential, or - to read it from standard input'),
-  ).action(async (argument: string, options: CommonOptions) => {
+  ).action(async (argument: string, _options: CommonOptions, command: Command) => {
+    // `doctor` takes the same options, and commander hands them to the parent: read both levels.
+    const options = command.optsWithGlobals<CommonOptions>();
     const token = await readToken(argument);
     await withGatehouse(options, async (gatehouse) => {
       const diagnosis = await gatehouse.tokenDoctor.diagnose(token);
