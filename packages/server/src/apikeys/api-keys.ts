@@ -208,6 +208,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       last_used_at: null,
       revoked_at: null,
       revoked_reason: null,
+      rotated_at: null,
       successor_id: null,
       successor_preview: null,
     };
@@ -279,7 +280,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     if (key.revoked_at !== null && key.revoked_at <= now) {
       const hint =
         key.revoked_reason === 'rotated'
-          ? `This key was rotated; its grace period ended at ${toIso(key.revoked_at)}. Use the key that replaced it (${key.successor_preview}).`
+          ? `This key was rotated at ${toIso(key.rotated_at ?? key.revoked_at)} and its grace period ended at ${toIso(key.revoked_at)}. Use the key that replaced it (${key.successor_preview}).`
           : `This key was revoked at ${toIso(key.revoked_at)}. Ask an administrator for a new key.`;
       return refuse('key_revoked', 'revocation', { ...ids, hint, detail: hint });
     }
@@ -366,7 +367,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         metadata: old.metadata,
         rateLimit: old.rate_limit,
       });
-      if (!(await rotateApiKey(db, keyId, created.row, now + graceSeconds * 1000))) {
+      if (!(await rotateApiKey(db, keyId, created.row, now, now + graceSeconds * 1000))) {
         throw new GatehouseError('key_revoked', {
           detail: `Key ${old.preview} was rotated or revoked meanwhile`,
         });
@@ -396,8 +397,13 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
 
     async verify(raw, verifyOptions = {}) {
       const result = await decide(raw, new CheckTrail(), true);
+      const type = verifyOptions.eventType ?? 'key.verify';
+      if (result.valid && type === 'key.verify' && result.notes.length === 0) {
+        events.tally({ type, keyId: result.key.id, clientId: result.client.id });
+        return result;
+      }
       events.record({
-        type: verifyOptions.eventType ?? 'key.verify',
+        type,
         code: result.valid ? 'ok' : result.code,
         context: verifyOptions.context,
         agentId: verifyOptions.agentId,

@@ -55,6 +55,12 @@ export type EventView = Omit<EventRow, 'at' | 'detail'> & {
 export interface Events {
   /** Queues an event; never blocks or fails the request. When the queue is full the event is dropped and counted. */
   record(event: AuthEvent): void;
+  /**
+   * Counts an acceptance on a hot path (a key verified thousands of times a second) instead of writing a row
+   * for each: one `ok` event per subject per tally interval carries `detail.count`, `first_at` and `last_at`.
+   * Metrics still count every decision, and refusals are always recorded one by one.
+   */
+  tally(event: Pick<AuthEvent, 'type' | 'keyId' | 'clientId' | 'userId'>): void;
   /** Records an administrative action (`client.suspend`, `key.rotate`, …) with the actor who took it. */
   audit(
     type: string,
@@ -79,6 +85,7 @@ export interface EventsOptions {
   onDecision: (type: string, code: string) => void;
   maxQueue?: number;
   flushIntervalMs?: number;
+  tallyIntervalMs?: number;
 }
 
 const toView = (row: EventRow): EventView => ({
@@ -97,6 +104,26 @@ export function createEvents(options: EventsOptions): Events {
   let dropped = 0;
   let flushing: Promise<void> | undefined;
   const timers: NodeJS.Timeout[] = [];
+  const tallies = new Map<
+    string,
+    {
+      event: Pick<AuthEvent, 'type' | 'keyId' | 'clientId' | 'userId'>;
+      count: number;
+      first: number;
+      last: number;
+    }
+  >();
+
+  function writeTallies(): void {
+    for (const { event, count, first, last } of tallies.values()) {
+      queueRow({
+        ...event,
+        code: 'ok',
+        detail: { count, first_at: new Date(first).toISOString(), last_at: new Date(last).toISOString() },
+      });
+    }
+    tallies.clear();
+  }
 
   async function writeQueued(): Promise<void> {
     while (queue.length > 0) {
@@ -120,6 +147,10 @@ export function createEvents(options: EventsOptions): Events {
 
   function record(event: AuthEvent): void {
     options.onDecision(event.type, event.code);
+    queueRow(event);
+  }
+
+  function queueRow(event: AuthEvent): void {
     if (queue.length >= maxQueue) {
       dropped += 1;
       return;
@@ -147,6 +178,18 @@ export function createEvents(options: EventsOptions): Events {
 
   return {
     record,
+    tally(event) {
+      options.onDecision(event.type, 'ok');
+      const key = `${event.type}|${event.keyId ?? ''}|${event.userId ?? ''}`;
+      const now = clock.now();
+      const entry = tallies.get(key);
+      if (entry) {
+        entry.count += 1;
+        entry.last = now;
+      } else {
+        tallies.set(key, { event, count: 1, first: now, last: now });
+      }
+    },
     audit(type, actor, subject) {
       record({
         type,
@@ -159,6 +202,7 @@ export function createEvents(options: EventsOptions): Events {
     },
     flush,
     async query(filter) {
+      writeTallies();
       await flush();
       return (await queryEvents(db, filter)).map(toView);
     },
@@ -170,14 +214,17 @@ export function createEvents(options: EventsOptions): Events {
           void flush().catch((error: unknown) => onError(error, 'could not write events; they stay queued')),
         options.flushIntervalMs ?? 500,
       );
+      const tallyTick = setInterval(writeTallies, options.tallyIntervalMs ?? 60_000);
       const sweep = setInterval(() => void sweepRetention(), RETENTION_SWEEP_MS);
+      tallyTick.unref();
       tick.unref();
       sweep.unref();
-      timers.push(tick, sweep);
+      timers.push(tick, tallyTick, sweep);
       void sweepRetention();
     },
     async close() {
       for (const timer of timers) clearInterval(timer);
+      writeTallies();
       await flush();
     },
   };

@@ -41,6 +41,7 @@ export async function rotateApiKey(
   db: Kysely<Database>,
   oldKeyId: string,
   successor: ApiKeyRow,
+  rotatedAt: number,
   graceEndsAt: number,
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
@@ -49,6 +50,7 @@ export async function rotateApiKey(
       .set({
         revoked_at: graceEndsAt,
         revoked_reason: 'rotated',
+        rotated_at: rotatedAt,
         successor_id: successor.id,
         successor_preview: successor.preview,
       })

@@ -91,6 +91,7 @@ export interface ApiKeyTable {
   /** For a rotated key: the end of its grace period. For a revoked key: when it was revoked. */
   revoked_at: number | null;
   revoked_reason: 'revoked' | 'rotated' | null;
+  rotated_at: number | null;
   successor_id: string | null;
   successor_preview: string | null;
 }

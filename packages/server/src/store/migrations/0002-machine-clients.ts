@@ -28,6 +28,7 @@ export const machineClientsMigration: Migration = {
       .addColumn('last_used_at', 'bigint')
       .addColumn('revoked_at', 'bigint')
       .addColumn('revoked_reason', 'varchar(16)')
+      .addColumn('rotated_at', 'bigint')
       .addColumn('successor_id', 'varchar(36)')
       .addColumn('successor_preview', 'varchar(32)')
       .execute();
