@@ -23,6 +23,7 @@ import { openStore, type Store } from './store/database.js';
 import { claimInstallation, type InstallationRow } from './store/installation-store.js';
 import { migrateToLatest } from './store/migrate.js';
 import { type AccessTokens, createAccessTokens } from './tokens/access-tokens.js';
+import { createLoginThrottle } from './users/login-throttle.js';
 import { createPasswordHasher } from './users/passwords.js';
 import { createUsers, type Users } from './users/users.js';
 
@@ -134,7 +135,14 @@ export async function openGatehouse(options: {
       heartbeatTimeoutSeconds: config.agentHeartbeatTimeout,
     });
     const views = createSessionViewCache(clock, config.cacheSeconds);
-    const users = createUsers(store.db, clock, createPasswordHasher(config.passwordHashing), views, events);
+    const users = createUsers(
+      store.db,
+      clock,
+      createPasswordHasher(config.passwordHashing),
+      views,
+      events,
+      createLoginThrottle(store.db, clock, config.lockoutThreshold),
+    );
     const sessions = createSessions({
       db: store.db,
       views,

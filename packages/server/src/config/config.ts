@@ -40,6 +40,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long an instance trusts its in-memory views (sessions, users, API keys, clients); its own changes apply at once. */
   cacheSeconds: number;
+  /** Sign-up, login and password-change attempts per minute per client IP; 0 turns the limit off. */
+  loginRateLimit: number;
   /** POST /v1/keys/verify requests per minute per client IP; 0 turns the limit off. */
   keyVerifyRateLimit: number;
   /** Concurrent argon2 hashes, and how many may wait before login answers 503 overloaded. */

@@ -167,6 +167,12 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
     ),
     logLevel: parseChoice('GATEHOUSE_LOG_LEVEL', env.GATEHOUSE_LOG_LEVEL ?? 'info', LOG_LEVELS),
     cacheSeconds: parseInteger('GATEHOUSE_CACHE_SECONDS', env.GATEHOUSE_CACHE_SECONDS ?? '1', 0, 60),
+    loginRateLimit: parseInteger(
+      'GATEHOUSE_LOGIN_RATE_LIMIT',
+      env.GATEHOUSE_LOGIN_RATE_LIMIT ?? '60',
+      0,
+      1_000_000,
+    ),
     keyVerifyRateLimit: parseInteger(
       'GATEHOUSE_KEY_VERIFY_RATE_LIMIT',
       env.GATEHOUSE_KEY_VERIFY_RATE_LIMIT ?? '6000',

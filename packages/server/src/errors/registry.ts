@@ -203,7 +203,7 @@ export const reasonCodes = {
   password_policy: {
     status: 400,
     title: 'The password does not meet the policy',
-    hint: 'Use at least 8 characters (up to 1024); any characters are allowed.',
+    hint: 'Use 8 to 1024 characters that are not a commonly used password; any characters are allowed.',
     action: 'fix_request',
   },
   scope_insufficient: {

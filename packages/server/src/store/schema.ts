@@ -128,7 +128,16 @@ export interface EventTable {
   detail: string | null;
 }
 
+export interface LoginThrottleTable {
+  /** SHA-256 of the canonical email: every spelling of one address shares one counter, known or not. */
+  account: string;
+  failures: number;
+  last_failure_at: number;
+  locked_until: number | null;
+}
+
 export interface Database {
+  login_throttles: LoginThrottleTable;
   clients: ClientTable;
   api_keys: ApiKeyTable;
   agents: AgentTable;

@@ -3,6 +3,7 @@ import bcrypt from 'bcryptjs';
 import pLimit from 'p-limit';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { randomBase64url } from '../secrets/digest.js';
+import { isCommonPassword } from './password-blocklist.js';
 
 /** OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1. */
 const ARGON2_PARAMS = {
@@ -21,12 +22,17 @@ export function normalizePassword(raw: string): string {
   return raw.normalize('NFKC');
 }
 
-/** NIST 800-63B: a length range and nothing else (no composition rules). Length counts code points. */
+/** NIST 800-63B: a length range and a blocklist, no composition rules. Length counts code points. */
 export function checkPasswordPolicy(password: string): void {
   const length = [...password].length;
   if (length < MIN_PASSWORD_LENGTH || length > MAX_PASSWORD_LENGTH) {
     throw new GatehouseError('password_policy', {
       detail: `The password has ${length} characters; it needs ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH}`,
+    });
+  }
+  if (isCommonPassword(password)) {
+    throw new GatehouseError('password_policy', {
+      detail: 'This password is on the list of the most common passwords; choose another',
     });
   }
 }

@@ -15,7 +15,8 @@ import {
   type UserRow,
   updateUser,
 } from '../store/users-store.js';
-import { parseEmail } from './email.js';
+import { canonicalEmail, parseEmail } from './email.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { checkPasswordPolicy, normalizePassword, type PasswordHasher } from './passwords.js';
 import { parseRoles, toUser, type User } from './user-view.js';
 
@@ -43,6 +44,12 @@ export interface Users {
   wasDeleted(id: string): Promise<{ deletedAt: number } | undefined>;
 }
 
+const lockedOut = (until: number) =>
+  new GatehouseError('account_locked', {
+    publicCode: 'invalid_credentials',
+    internal: `locked until ${new Date(until).toISOString()}`,
+  });
+
 /** Every credential failure is the same to the caller; what really happened stays internal. */
 const invalidCredentials = (internal: string) => new GatehouseError('invalid_credentials', { internal });
 
@@ -52,6 +59,7 @@ export function createUsers(
   passwords: PasswordHasher,
   views: SessionViewCache,
   events: Events,
+  throttle: LoginThrottle,
 ): Users {
   async function requireUser(id: string): Promise<UserRow> {
     const row = await findUserById(db, id);
@@ -75,6 +83,8 @@ export function createUsers(
       updated_at: now,
     };
     if (!(await insertUser(db, row))) throw new GatehouseError('email_taken');
+    // Failures against this address before it existed must not lock out its new owner.
+    await throttle.recordSuccess(email);
     return toUser(row);
   }
 
@@ -84,27 +94,44 @@ export function createUsers(
     async verifyCredentials(rawEmail, rawPassword) {
       const password = normalizePassword(rawPassword);
       const email = parseEmailOrNull(rawEmail);
+      const account = email ?? canonicalEmail(rawEmail);
+      const lockedUntil = await throttle.lockedUntil(account);
       const row = email ? await findUserByEmail(db, email) : undefined;
-      if (!row?.password_hash) {
-        await passwords.spendDecoy(password);
-        throw invalidCredentials('unknown email');
+      // Every path spends one password verification, so neither an unknown email nor a lock shows in the timing.
+      const check = row?.password_hash
+        ? await passwords.verify(row.password_hash, password)
+        : await passwords.spendDecoy(password).then(() => ({ ok: false, needsRehash: false }));
+      if (lockedUntil) {
+        if (!check.ok) await throttle.recordFailure(account);
+        throw lockedOut(lockedUntil);
       }
-      const check = await passwords.verify(row.password_hash, password);
-      if (!check.ok) throw invalidCredentials('wrong password');
-      if (row.disabled_at !== null) throw new GatehouseError('user_disabled');
+      if (!check.ok) {
+        await throttle.recordFailure(account);
+        throw invalidCredentials(row ? 'wrong password' : 'unknown email');
+      }
+      if (row!.disabled_at !== null) throw new GatehouseError('user_disabled');
+      await throttle.recordSuccess(account);
       if (check.needsRehash) {
-        const password_hash = await passwords.hash(password);
-        await updateUser(db, row.id, { password_hash, updated_at: clock.now() });
+        await updateUser(db, row!.id, {
+          password_hash: await passwords.hash(password),
+          updated_at: clock.now(),
+        });
       }
-      return toUser(row);
+      return toUser(row!);
     },
 
     async changePassword(userId, currentPassword, newPassword) {
       const row = await requireUser(userId);
+      const lockedUntil = await throttle.lockedUntil(row.email);
       const check = row.password_hash
         ? await passwords.verify(row.password_hash, normalizePassword(currentPassword))
         : { ok: false };
-      if (!check.ok) throw invalidCredentials('current password does not match');
+      if (lockedUntil) throw lockedOut(lockedUntil);
+      if (!check.ok) {
+        await throttle.recordFailure(row.email);
+        throw invalidCredentials('current password does not match');
+      }
+      await throttle.recordSuccess(row.email);
       const password = normalizePassword(newPassword);
       checkPasswordPolicy(password);
       await updateUser(db, userId, {

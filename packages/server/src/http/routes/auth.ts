@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, principalOf, requireUser } from '../bearer.js';
 import { actorOf, eventContext } from '../context.js';
+import { perMinute, registerRateLimits } from '../rate-limits.js';
 import {
   AUTH_BODY_LIMIT,
   Email,
@@ -20,11 +21,13 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   const { sessions, signIn } = gatehouse;
   const userGuard = requireUser(guardDeps(gatehouse));
   const tags = ['people'];
+  await registerRateLimits(app);
 
   app.post(
     '/v1/auth/signup',
     {
       bodyLimit: AUTH_BODY_LIMIT,
+      ...perMinute(gatehouse.config.loginRateLimit),
       schema: {
         tags,
         body: Type.Object({
@@ -44,6 +47,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/auth/login',
     {
       bodyLimit: AUTH_BODY_LIMIT,
+      ...perMinute(gatehouse.config.loginRateLimit),
       schema: {
         tags,
         body: Type.Object({ email: Type.String({ maxLength: 1024 }), password: Password }),
@@ -160,6 +164,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/auth/password',
     {
       bodyLimit: AUTH_BODY_LIMIT,
+      ...perMinute(gatehouse.config.loginRateLimit),
       onRequest: userGuard,
       schema: {
         tags,

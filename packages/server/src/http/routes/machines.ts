@@ -1,9 +1,9 @@
-import rateLimit from '@fastify/rate-limit';
 import { Type } from '@sinclair/typebox';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { bearerToken, challenge, guardDeps, machineOf, requireKey } from '../bearer.js';
 import { eventContext } from '../context.js';
+import { perMinute, registerRateLimits } from '../rate-limits.js';
 import { IsoTime, responses, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
 
@@ -30,16 +30,14 @@ export async function machineRoutes(app: App, gatehouse: Gatehouse) {
   const { apiKeys, agents, config } = gatehouse;
   const tags = ['machines'];
   const agentGuard = requireKey(guardDeps(gatehouse), 'agent');
-  await app.register(rateLimit, { global: false });
+  await registerRateLimits(app);
 
   // A key check answers 200 {valid:false, code}: HTTP errors are kept for malformed requests.
   app.post(
     '/v1/keys/verify',
     {
       bodyLimit: 8192,
-      ...(config.keyVerifyRateLimit > 0
-        ? { config: { rateLimit: { max: config.keyVerifyRateLimit, timeWindow: 60_000 } } }
-        : {}),
+      ...perMinute(config.keyVerifyRateLimit),
       schema: {
         tags,
         body: Type.Object({ key: Type.String({ maxLength: 4096 }) }),

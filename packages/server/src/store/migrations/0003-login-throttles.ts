@@ -1,0 +1,13 @@
+import type { Kysely, Migration } from 'kysely';
+
+export const loginThrottlesMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('login_throttles')
+      .addColumn('account', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('failures', 'integer', (c) => c.notNull())
+      .addColumn('last_failure_at', 'bigint', (c) => c.notNull())
+      .addColumn('locked_until', 'bigint')
+      .execute();
+  },
+};
