@@ -155,6 +155,7 @@ export async function openGatehouse(options: {
       refreshGraceSeconds: config.refreshGraceSeconds,
       sessionIdleTimeoutSeconds: config.sessionIdleTimeout,
       sessionAbsoluteTimeoutSeconds: config.sessionAbsoluteTimeout,
+      maxSessionsPerUser: config.maxSessionsPerUser,
     });
     return {
       config,

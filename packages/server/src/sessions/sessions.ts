@@ -31,11 +31,6 @@ import {
 import { parseRoles, toUser, type User } from '../users/user-view.js';
 import type { SessionViewCache } from './session-view-cache.js';
 
-export interface RequestContext {
-  ip: string | null;
-  userAgent: string | null;
-}
-
 /** Who a session is for: the user's id and the roles that shape the token's scope. */
 export interface Subject {
   id: string;
@@ -79,6 +74,7 @@ export interface SessionsOptions {
   refreshGraceSeconds: number;
   sessionIdleTimeoutSeconds: number;
   sessionAbsoluteTimeoutSeconds: number;
+  maxSessionsPerUser: number;
 }
 
 export type IntrospectionResult =
@@ -96,7 +92,7 @@ export type IntrospectionResult =
   | { active: false; code: string };
 
 export interface Sessions {
-  start(user: Subject, context: RequestContext, amr?: string[]): Promise<TokenSet>;
+  start(user: Subject, context: EventContext, amr?: string[]): Promise<TokenSet>;
   refresh(refreshToken: string): Promise<TokenSet>;
   /**
    * Verifies an access token and the live state of its session and user: logout takes effect at once.
@@ -187,6 +183,23 @@ export function createSessions(options: SessionsOptions): Sessions {
     };
   }
 
+  /** Beyond GATEHOUSE_MAX_SESSIONS_PER_USER live sessions, the oldest are revoked, each with an event. */
+  async function enforceSessionLimit(userId: string, context: EventContext): Promise<void> {
+    const live = await listActiveSessions(db, userId, clock.now());
+    for (const old of live.slice(options.maxSessionsPerUser)) {
+      await revokeSession(db, old.id, 'session_limit', clock.now());
+      views.forgetSession(old.id);
+      options.events.record({
+        type: 'session.revoke',
+        code: 'ok',
+        userId,
+        sessionId: old.id,
+        context,
+        detail: { reason: 'session_limit', limit: options.maxSessionsPerUser },
+      });
+    }
+  }
+
   async function findRefreshToken(token: string): Promise<RefreshTokenRow> {
     const row = isRefreshTokenShaped(token)
       ? await findRefreshTokenByHash(db, hashRefreshToken(token))
@@ -234,6 +247,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       await insertSession(db, session);
       const refreshToken = newRefreshToken();
       await insertRefreshToken(db, refreshRow(refreshToken, session.id, now, session.expires_at));
+      await enforceSessionLimit(user.id, context);
       return issueTokens(user, session, refreshToken);
     },
 

@@ -139,6 +139,23 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   );
 
   app.delete(
+    '/v1/auth/sessions',
+    {
+      onRequest: userGuard,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        description: 'Sign out everywhere: every session of this user ends, this one included.',
+        response: responses({ 200: Type.Object({ revoked: Type.Integer() }) }),
+      },
+    },
+    async (request) => {
+      const { user } = principalOf(request);
+      return { revoked: await sessions.revokeAll(user.id, 'signed_out_everywhere', actorOf(request)) };
+    },
+  );
+
+  app.delete(
     '/v1/auth/sessions/:id',
     {
       onRequest: userGuard,
