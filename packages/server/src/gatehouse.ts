@@ -15,6 +15,8 @@ import { createEvents, type Events } from './events/events.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { createMfa, type Mfa } from './mfa/mfa.js';
+import { totpIssuer } from './mfa/totp.js';
 import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
 import { createSessionViewCache } from './sessions/session-view-cache.js';
 import { createSessions, type Sessions } from './sessions/sessions.js';
@@ -45,6 +47,7 @@ export interface Gatehouse {
   agents: Agents;
   machineTokens: MachineTokens;
   signIn: SignIn;
+  mfa: Mfa;
   metrics: Metrics;
   tokenDoctor: TokenDoctor;
   readiness(): Promise<Readiness>;
@@ -54,12 +57,19 @@ export interface Gatehouse {
 }
 
 /** Refuses a master key that is not the one this database was created with, naming both fingerprints. */
-function assertMasterKeyMatches(
+async function assertMasterKeyMatches(
   installation: InstallationRow,
   masterKey: MasterKey,
   databaseName: string,
-): void {
+): Promise<void> {
   if (installation.master_key_fingerprint === masterKey.fingerprint) return;
+  if (masterKey.created) {
+    // This start made a new key file next to an existing database: the database's key is missing, not wrong.
+    await masterKey.discard();
+    throw new ConfigError(
+      `Master key missing: ${databaseName} was created with master key ${installation.master_key_fingerprint}, and ${masterKey.origin} did not exist; restore that key file (or set GATEHOUSE_MASTER_KEY) — refusing to start with a new key`,
+    );
+  }
   throw new ConfigError(
     `Master key mismatch: ${databaseName} was created with master key ${installation.master_key_fingerprint}, ` +
       `but ${masterKey.origin} is ${masterKey.fingerprint}; refusing to start (restore the original key, or point GATEHOUSE_DATABASE_URL at the database this key belongs to)`,
@@ -84,7 +94,7 @@ export async function openGatehouse(options: {
       master_key_fingerprint: masterKey.fingerprint,
       created_at: clock.now(),
     });
-    assertMasterKeyMatches(installation, masterKey, store.description);
+    await assertMasterKeyMatches(installation, masterKey, store.description);
     const keyring = await openKeyring({
       db: store.db,
       masterKey,
@@ -135,14 +145,26 @@ export async function openGatehouse(options: {
       heartbeatTimeoutSeconds: config.agentHeartbeatTimeout,
     });
     const views = createSessionViewCache(clock, config.cacheSeconds);
+    // One throttle for passwords and second-factor codes: guessing either locks the account.
+    const throttle = createLoginThrottle(store.db, clock, config.lockoutThreshold);
     const users = createUsers(
       store.db,
       clock,
       createPasswordHasher(config.passwordHashing),
       views,
       events,
-      createLoginThrottle(store.db, clock, config.lockoutThreshold),
+      throttle,
     );
+    const mfa = createMfa({
+      db: store.db,
+      clock,
+      events,
+      throttle,
+      views,
+      totpKey: masterKey.subkey('totp'),
+      backupCodeKey: masterKey.subkey('backup-codes'),
+      issuer: totpIssuer(config.issuer),
+    });
     const sessions = createSessions({
       db: store.db,
       views,
@@ -183,8 +205,10 @@ export async function openGatehouse(options: {
         audience: config.tokenAudience,
         clockSkewSeconds: config.clockSkewSeconds,
         refreshGraceSeconds: config.refreshGraceSeconds,
+        sessionIdleTimeoutSeconds: config.sessionIdleTimeout,
       }),
-      signIn: createSignIn({ users, sessions, events, signupOpen: config.signup === 'open' }),
+      signIn: createSignIn({ users, sessions, events, mfa, signupOpen: config.signup === 'open' }),
+      mfa,
       readiness: () => checkReadiness(store.db, keyring),
       startBackgroundWork() {
         keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>

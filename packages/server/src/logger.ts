@@ -15,6 +15,9 @@ const REDACTED = [
   '*.token',
   '*.key',
   '*.client_secret',
+  '*.mfa_token',
+  '*.secret',
+  '*.backup_codes',
 ];
 
 export function createLogger(level: Config['logLevel'], destination?: pino.DestinationStream): Logger {

@@ -3,11 +3,20 @@ import type { Command } from 'commander';
 import { ConfigError } from '../config/parse.js';
 import type { Check } from '../doctor/check.js';
 import { diagnoseInstallation } from '../doctor/diagnose-installation.js';
-import { type CommonOptions, configFrom, print, withCommonOptions, withGatehouse } from './context.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
 const mark = (check: Check) => (check.ok === true ? '✔' : check.ok === false ? '✘' : '–');
 const checkLines = (checks: Check[]) =>
   checks.map((check) => `  ${mark(check)} ${check.name.padEnd(15)} ${check.detail}`).join('\n');
+
+function openingFailure(error: unknown): Check | undefined {
+  if (error instanceof ConfigError) return { name: 'configuration', ok: false, detail: error.message };
+  if (error instanceof GatehouseError && error.code === 'storage_unavailable') {
+    return { name: 'database', ok: false, detail: `Cannot be used: ${error.internal ?? error.message}` };
+  }
+  return undefined;
+}
 
 async function readToken(argument: string): Promise<string> {
   return argument === '-' ? text(process.stdin) : argument;
@@ -39,9 +48,10 @@ export function registerDoctor(program: Command): void {
         if (!report.ok) process.exitCode = 1;
       });
     } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      const checks: Check[] = [{ name: 'configuration', ok: false, detail: error.message }];
-      print(options, { ok: false, checks, config: configFrom(options).dataDir }, checkLines(checks));
+      // What stops Gatehouse from opening at all is itself the finding: report it as the failed check.
+      const check = openingFailure(error);
+      if (!check) throw error;
+      print(options, { ok: false, checks: [check] }, `${checkLines([check])}\n\nSome checks failed.`);
       process.exitCode = 1;
     }
   });

@@ -40,6 +40,7 @@ export interface DiagnoseOptions {
   audience: string[];
   clockSkewSeconds: number;
   refreshGraceSeconds: number;
+  sessionIdleTimeoutSeconds: number;
 }
 
 /** "3m 12s": a duration a person reads at a glance. */
@@ -70,8 +71,19 @@ export function createTokenDoctor(options: DiagnoseOptions) {
     if (sessionId) {
       const session = await findSession(db, sessionId);
       if (!session) {
-        trail.fail('session', `Session ${sessionId} does not exist in this database`);
-      } else if (session.revoked_at !== null) {
+        const deleted = subject ? await findUserTombstone(db, subject) : undefined;
+        if (deleted) {
+          trail.skip('session', `Session ${sessionId} went with its user`);
+          trail.fail('subject', `User ${subject} was deleted at ${toIso(deleted.deleted_at)}`);
+          return { code: 'subject_not_found', hint: 'The user was deleted; create a new account.' };
+        }
+        trail.fail(
+          'session',
+          `Session ${sessionId} does not exist in this database (restored from an older backup, or replaced?)`,
+        );
+        return { code: 'subject_not_found' };
+      }
+      if (session.revoked_at !== null) {
         trail.fail(
           'session',
           `Revoked at ${toIso(session.revoked_at)} (${session.revoked_reason ?? 'no reason recorded'})`,
@@ -82,6 +94,12 @@ export function createTokenDoctor(options: DiagnoseOptions) {
         };
       } else if (session.expires_at <= now) {
         trail.fail('session', `Reached its absolute timeout at ${toIso(session.expires_at)}`);
+        return { code: 'session_expired' };
+      } else if (session.last_used_at + options.sessionIdleTimeoutSeconds * 1000 <= now) {
+        trail.fail(
+          'session',
+          `Idle since ${toIso(session.last_used_at)}: past the ${humanDuration(options.sessionIdleTimeoutSeconds * 1000)} idle timeout`,
+        );
         return { code: 'session_expired' };
       } else {
         trail.pass(

@@ -26,10 +26,10 @@ function howToDiagnose(code: Code): string {
 
 /** docs/reason-codes.md, rendered from the registry so the two cannot disagree (a test compares them). */
 export function renderReasonCodesMarkdown(): string {
-  const escape = (text: string) => text.replaceAll('|', '\\|');
+  const escapeCell = (text: string) => text.replaceAll('|', '\\|');
   const rows = (Object.keys(reasonCodes) as Code[]).map((code) => {
     const entry = reasonCodes[code];
-    return `| \`${code}\` | ${entry.status} | \`${entry.action}\` | ${escape(entry.title)} | ${escape(entry.hint)} | ${escape(howToDiagnose(code))} |`;
+    return `| \`${code}\` | ${entry.status} | \`${entry.action}\` | ${escapeCell(entry.title)} | ${escapeCell(entry.hint)} | ${escapeCell(howToDiagnose(code))} |`;
   });
   return [
     '# Reason codes',

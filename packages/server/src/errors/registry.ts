@@ -128,6 +128,24 @@ export const reasonCodes = {
     hint: 'Enter the current code from the authenticator app, or a backup code.',
     action: 'fix_request',
   },
+  mfa_token_invalid: {
+    status: 401,
+    title: 'The sign-in step has expired or was already used',
+    hint: 'An mfa_token is good for one sign-in within 5 minutes of the password; sign in again with email and password.',
+    action: 'reauthenticate',
+  },
+  mfa_already_enabled: {
+    status: 409,
+    title: 'Two-step verification is already on',
+    hint: 'To set up another authenticator app, turn it off first with DELETE /v1/auth/mfa/totp (needs a current code).',
+    action: 'fix_request',
+  },
+  mfa_not_enrolled: {
+    status: 409,
+    title: 'Two-step verification is not set up',
+    hint: 'Start with POST /v1/auth/mfa/totp/enroll, then confirm with a code from the app at POST /v1/auth/mfa/totp/confirm.',
+    action: 'fix_request',
+  },
   refresh_token_not_found: {
     status: 400,
     title: 'The refresh token is not known',

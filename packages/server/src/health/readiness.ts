@@ -11,7 +11,8 @@ export interface Readiness {
 export async function checkReadiness(db: Kysely<Database>, keyring: Keyring): Promise<Readiness> {
   const database = await pingDatabase(db).then(
     () => 'ok',
-    (error: unknown) => `unreachable: ${(error as Error).message}`,
+    (error: unknown) =>
+      `unreachable: ${(error as { internal?: string }).internal ?? (error as Error).message}`,
   );
   const signer = keyring.signer();
   const keys = keyring.verificationKey(signer.kid) ? 'ok' : 'active key missing from JWKS';

@@ -15,6 +15,7 @@ import { adminUserRoutes } from './routes/admin-users.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { machineRoutes } from './routes/machines.js';
+import { mfaRoutes } from './routes/mfa.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ProblemSchema, UserSchema } from './schemas.js';
@@ -132,6 +133,7 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   await app.register(healthRoutes, gatehouse);
   await app.register(wellKnownRoutes, gatehouse);
   await app.register(authRoutes, gatehouse);
+  await app.register(mfaRoutes, gatehouse);
   await app.register(oauthRoutes, gatehouse);
   await app.register(adminUserRoutes, gatehouse);
   await app.register(adminClientRoutes, gatehouse);

@@ -43,6 +43,16 @@ export const TokenSetSchema = Type.Object({
   session_id: Uuid,
 });
 
+/** A completed sign-in: the user and a token pair. */
+export const SignedInSchema = Type.Composite([Type.Object({ user: Type.Ref('User') }), TokenSetSchema]);
+
+/** A right password on an account with a second factor: complete the step at POST /v1/auth/mfa/verify. */
+export const MfaChallengeSchema = Type.Object({
+  mfa_required: Type.Literal(true),
+  mfa_token: Type.String({ description: 'Opaque (gmt_…), good for one /v1/auth/mfa/verify' }),
+  expires_in: Type.Integer({ description: 'Seconds the mfa_token stays valid' }),
+});
+
 export const SessionSchema = Type.Object({
   id: Uuid,
   created_at: IsoTime,

@@ -1,10 +1,17 @@
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MasterKeySource } from '../config/config.js';
 import { ConfigError } from '../config/parse.js';
 
-export type SubkeyPurpose = 'signing-keys' | 'refresh-tokens' | 'totp' | 'vault' | 'csrf' | 'api-keys';
+export type SubkeyPurpose =
+  | 'signing-keys'
+  | 'refresh-tokens'
+  | 'totp'
+  | 'backup-codes'
+  | 'vault'
+  | 'csrf'
+  | 'api-keys';
 
 export interface MasterKey {
   /** Short, public identifier of the key; stored in the database to detect a key that does not match it. */
@@ -15,6 +22,8 @@ export interface MasterKey {
   readonly origin: string;
   /** True when this start created the key file. */
   readonly created: boolean;
+  /** Deletes a key file this start created (when it turns out the database belongs to another key). */
+  discard(): Promise<void>;
 }
 
 const KEY_BYTES = 32;
@@ -34,7 +43,7 @@ export function generateMasterKey(): string {
   return randomBytes(KEY_BYTES).toString('base64url');
 }
 
-function createMasterKey(bytes: Buffer, origin: string, created: boolean): MasterKey {
+function createMasterKey(bytes: Buffer, origin: string, created: boolean, file?: string): MasterKey {
   const subkeys = new Map<SubkeyPurpose, Uint8Array>();
   const derive = (info: string) =>
     new Uint8Array(hkdfSync('sha256', bytes, new Uint8Array(0), `gatehouse:${info}`, KEY_BYTES));
@@ -43,6 +52,9 @@ function createMasterKey(bytes: Buffer, origin: string, created: boolean): Maste
     fingerprint,
     origin,
     created,
+    async discard() {
+      if (created && file) await rm(file, { force: true });
+    },
     subkey(purpose) {
       let key = subkeys.get(purpose);
       if (!key) {
@@ -85,5 +97,5 @@ export async function loadMasterKey(source: MasterKeySource): Promise<MasterKey>
     return createMasterKey(decodeKey(source.value, source.origin), source.origin, false);
   const { text, created } = await readOrCreateKeyFile(source.path, source.createIfMissing);
   const origin = `${source.path} (${source.origin})`;
-  return createMasterKey(decodeKey(text, origin), origin, created);
+  return createMasterKey(decodeKey(text, origin), origin, created, source.path);
 }

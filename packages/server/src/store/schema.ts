@@ -33,6 +33,11 @@ export interface UserTable {
   disabled_at: number | null;
   created_at: number;
   updated_at: number;
+  /**
+   * When a second factor was confirmed (null: none). Optional in rows so that creating and importing users
+   * leave it alone: only confirming or removing a factor writes it.
+   */
+  mfa_enabled_at?: number | null;
 }
 
 export interface UserTombstoneTable {
@@ -136,7 +141,39 @@ export interface LoginThrottleTable {
   locked_until: number | null;
 }
 
+/** A user's authenticator-app secret (RFC 6238), sealed; pending until a code from the app confirms it. */
+export interface MfaTotpTable {
+  user_id: string;
+  /** AES-256-GCM under the master key's `totp` subkey, bound to `totp:<user id>`. */
+  secret_sealed: string;
+  created_at: number;
+  confirmed_at: number | null;
+  /** The last time step (30 s) whose code was accepted: a code is good once per user (RFC 6238 §5.2). */
+  last_step: number;
+}
+
+export interface MfaBackupCodeTable {
+  id: string;
+  user_id: string;
+  /** HMAC-SHA-256 of the normalised code; the code itself is shown once and never stored. */
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+/** The pending second step of a sign-in whose password was right: an opaque `gmt_…` token, stored hashed. */
+export interface MfaChallengeTable {
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
+  mfa_totp: MfaTotpTable;
+  mfa_backup_codes: MfaBackupCodeTable;
+  mfa_challenges: MfaChallengeTable;
   login_throttles: LoginThrottleTable;
   clients: ClientTable;
   api_keys: ApiKeyTable;

@@ -35,6 +35,7 @@ function sessionAndUserQuery(db: Kysely<Database>, sessionId: string) {
       'users.disabled_at as u_disabled_at',
       'users.created_at as u_created_at',
       'users.updated_at as u_updated_at',
+      'users.mfa_enabled_at as u_mfa_enabled_at',
     ])
     .where('sessions.id', '=', sessionId);
 }
@@ -65,6 +66,7 @@ export async function findSessionAndUser(
     u_disabled_at,
     u_created_at,
     u_updated_at,
+    u_mfa_enabled_at,
     ...session
   } = row;
   const user =
@@ -79,6 +81,7 @@ export async function findSessionAndUser(
           disabled_at: u_disabled_at,
           created_at: u_created_at,
           updated_at: u_updated_at,
+          mfa_enabled_at: u_mfa_enabled_at,
         };
   return { session, user };
 }

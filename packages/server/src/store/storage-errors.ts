@@ -17,7 +17,7 @@ const UNAVAILABLE_MESSAGE =
   /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|database connection is not open|Cannot use a pool after calling end/i;
 
 /** True when the error means the database cannot be reached or used right now, not that the query is wrong. */
-export function isStorageUnavailable(error: unknown): boolean {
+export function isStorageUnavailable(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
   const code = String((error as { code?: unknown }).code ?? '');
   return (
@@ -30,7 +30,11 @@ export function isStorageUnavailable(error: unknown): boolean {
 
 function translate(error: unknown): unknown {
   if (!isStorageUnavailable(error)) return error;
-  return new GatehouseError('storage_unavailable', { retryAfterSeconds: 2, cause: error });
+  return new GatehouseError('storage_unavailable', {
+    retryAfterSeconds: 2,
+    cause: error,
+    internal: error.message,
+  });
 }
 
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
@@ -67,7 +71,11 @@ export function withStorageErrors(dialect: Dialect): Dialect {
           // Whatever stops us from getting a connection (refused, no such database, connections disallowed,
           // pool timeout) means the database cannot be used right now.
           const connection = await driver.acquireConnection().catch((error: unknown) => {
-            throw new GatehouseError('storage_unavailable', { retryAfterSeconds: 2, cause: error });
+            throw new GatehouseError('storage_unavailable', {
+              retryAfterSeconds: 2,
+              cause: error,
+              internal: (error as Error).message,
+            });
           });
           const wrapped = guardConnection(connection);
           originals.set(wrapped, connection);

@@ -37,7 +37,8 @@ export interface AccessTokenOptions {
 /** RFC 9068 media type of JWT access tokens; checked on verify so an ID token or other JWT is never accepted. */
 const ACCESS_TOKEN_TYP = 'at+jwt';
 const MAX_TOKEN_LENGTH = 8192;
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// The signature may be empty (`alg: none`): such a token is refused by its algorithm, which names the attack.
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
 
 function unverifiedIssuer(token: string): string | undefined {

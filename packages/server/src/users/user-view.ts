@@ -21,7 +21,7 @@ export function toUser(row: UserRow): User {
     name: row.name,
     roles: parseRoles(row.roles),
     disabled: row.disabled_at !== null,
-    mfa_enabled: false,
+    mfa_enabled: row.mfa_enabled_at != null,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   };

@@ -110,7 +110,9 @@ export function createUsers(
         throw invalidCredentials(row ? 'wrong password' : 'unknown email');
       }
       if (row!.disabled_at !== null) throw new GatehouseError('user_disabled');
-      await throttle.recordSuccess(account);
+      // With a second factor still to pass, only that step clears the count: otherwise entering the right
+      // password again would reset the count of guessed codes, and the lock would never come.
+      if (row!.mfa_enabled_at == null) await throttle.recordSuccess(account);
       if (check.needsRehash) {
         await updateUser(db, row!.id, {
           password_hash: await passwords.hash(password),

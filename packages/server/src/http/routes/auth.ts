@@ -7,15 +7,14 @@ import {
   AUTH_BODY_LIMIT,
   Email,
   IsoTime,
+  MfaChallengeSchema,
   Password,
   responses,
   SessionSchema,
-  TokenSetSchema,
+  SignedInSchema as SignedIn,
   Uuid,
 } from '../schemas.js';
 import type { App } from '../types.js';
-
-const SignedIn = Type.Composite([Type.Object({ user: Type.Ref('User') }), TokenSetSchema]);
 
 export async function authRoutes(app: App, gatehouse: Gatehouse) {
   const { sessions, signIn } = gatehouse;
@@ -51,11 +50,15 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
       schema: {
         tags,
         body: Type.Object({ email: Type.String({ maxLength: 1024 }), password: Password }),
-        response: responses({ 200: SignedIn }),
+        response: responses({ 200: Type.Union([SignedIn, MfaChallengeSchema]) }),
       },
     },
     async (request) => {
-      return signIn.logIn(request.body.email, request.body.password, eventContext(request));
+      const result = await signIn.logIn(request.body.email, request.body.password, eventContext(request));
+      if (!('mfa_token' in result)) return result;
+      // Nothing about the account leaves before the second factor passes.
+      const { mfa_required, mfa_token, expires_in } = result;
+      return { mfa_required, mfa_token, expires_in };
     },
   );
 
