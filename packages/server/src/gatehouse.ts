@@ -173,6 +173,7 @@ export async function openGatehouse(options: {
       clock,
       accessTokens,
       refreshTokenKey: masterKey.subkey('refresh-tokens'),
+      csrfKey: masterKey.subkey('csrf'),
       refreshTokenTtlSeconds: config.refreshTokenTtl,
       refreshGraceSeconds: config.refreshGraceSeconds,
       sessionIdleTimeoutSeconds: config.sessionIdleTimeout,

@@ -2,9 +2,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyPrincipal } from '../agents/agents.js';
 import type { ApiKeys } from '../apikeys/api-keys.js';
 import { API_KEY_PREFIX, normalizeCredential } from '../apikeys/key-format.js';
+import type { Config } from '../config/config.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Sessions } from '../sessions/sessions.js';
 import { eventContext } from './context.js';
+import { assertSameSiteWrite, type SessionCookie, sessionCookie } from './session-cookie.js';
 
 /** The token of an `Authorization: Bearer …` header, or undefined when there is none. */
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -28,6 +30,8 @@ export interface GuardDeps {
   sessions: Sessions;
   apiKeys: ApiKeys;
   issuer: string;
+  cookie: SessionCookie;
+  publicOrigin: string;
 }
 
 function refuse(reply: FastifyReply, issuer: string, error: GatehouseError): never {
@@ -87,10 +91,19 @@ async function authenticateKey(
   request.actorId = verdict.key.id;
 }
 
-/** onRequest hook (before the body is even parsed): the request must carry a live user session's access token. */
+/**
+ * onRequest hook (before the body is even parsed): a live user session, by its access token — or, for browser
+ * apps on the same site, by the session cookie, with CSRF checks on every write.
+ */
 export function requireUser(deps: GuardDeps): Guard {
-  return async (request, reply) =>
-    authenticateUser(request, reply, deps, requireToken(request, reply, deps.issuer));
+  return async (request, reply) => {
+    const cookie = bearerToken(request) ? undefined : deps.cookie.read(request);
+    if (!cookie) return authenticateUser(request, reply, deps, requireToken(request, reply, deps.issuer));
+    request.principal = await deps.sessions.authenticateCookie(cookie, eventContext(request));
+    request.actorId = request.principal.user.id;
+    request.cookieSession = true;
+    assertSameSiteWrite(request, deps.sessions.csrfToken(request.principal.session.id), deps.publicOrigin);
+  };
 }
 
 /** onRequest hook: an API key holding `scope`. */
@@ -136,9 +149,11 @@ export function machineOf(request: FastifyRequest): KeyPrincipal {
 export const guardDeps = (gatehouse: {
   sessions: Sessions;
   apiKeys: ApiKeys;
-  config: { issuer: string };
+  config: Readonly<Config>;
 }): GuardDeps => ({
   sessions: gatehouse.sessions,
   apiKeys: gatehouse.apiKeys,
   issuer: gatehouse.config.issuer,
+  cookie: sessionCookie(gatehouse.config),
+  publicOrigin: new URL(gatehouse.config.publicUrl).origin,
 });

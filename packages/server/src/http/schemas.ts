@@ -68,5 +68,13 @@ export function responses(success: Record<number, TSchema>) {
   return { ...success, '4xx': Type.Ref('Problem'), '5xx': Type.Ref('Problem') };
 }
 
+/** `mode: "cookie"` signs a browser in with an HttpOnly session cookie instead of answering tokens. */
+export const SignInMode = Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('cookie')]));
+
+export const CookieSignedInSchema = Type.Object({
+  user: Type.Ref('User'),
+  csrf_token: Type.String({ description: 'Send it as x-csrf-token on every cookie-authenticated write' }),
+});
+
 /** Bodies on credential routes are small; a bigger one is an attack or a mistake (413). */
 export const AUTH_BODY_LIMIT = 16 * 1024;

@@ -23,6 +23,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** The machine, on routes guarded by an API key. */
     machine: KeyPrincipal | null;
+    /** True when the user was authenticated by the browser session cookie. */
+    cookieSession: boolean;
     /** Who acts: the user id or the API key id, for events of administrative actions. */
     actorId: string | null;
   }

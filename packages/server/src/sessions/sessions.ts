@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type Actor, type EventContext, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { previewSecret } from '../secrets/digest.js';
+import { hmacBase64url, previewSecret, randomBase64url, sha256Hex } from '../secrets/digest.js';
 import {
   claimRefreshRotation,
   findRefreshTokenByHash,
@@ -14,11 +15,14 @@ import {
 import type { Database } from '../store/schema.js';
 import {
   findSessionAndUser,
+  findSessionIdByCookie,
   insertSession,
   listActiveSessions,
   revokeSession,
   revokeUserSessions,
   type SessionRow,
+  setSessionCookie,
+  touchSession,
 } from '../store/sessions-store.js';
 import type { UserRow } from '../store/users-store.js';
 import type { AccessClaims, AccessTokens } from '../tokens/access-tokens.js';
@@ -49,7 +53,8 @@ export interface Principal {
   user: User;
   roles: string[];
   session: SessionRow;
-  claims: AccessClaims;
+  /** The access token's claims; absent when the request was authenticated by a session cookie. */
+  claims?: AccessClaims;
 }
 
 export interface SessionView {
@@ -70,6 +75,7 @@ export interface SessionsOptions {
   clock: Clock;
   accessTokens: AccessTokens;
   refreshTokenKey: Uint8Array;
+  csrfKey: Uint8Array;
   refreshTokenTtlSeconds: number;
   refreshGraceSeconds: number;
   sessionIdleTimeoutSeconds: number;
@@ -106,13 +112,25 @@ export interface Sessions {
   /** RFC 7009: ends the session a token belongs to; unknown or invalid tokens are ignored. */
   revokeByToken(token: string): Promise<void>;
   introspect(token: string): Promise<IntrospectionResult>;
+  /** Binds a new browser cookie to a session; answers the cookie and the session's CSRF token. */
+  attachCookie(sessionId: string): Promise<{ cookie: string; csrfToken: string }>;
+  /** The user and session behind a browser session cookie (the same checks as an access token's session). */
+  authenticateCookie(cookie: string, context?: EventContext): Promise<Principal>;
+  /** The CSRF token bound to a session: an HMAC of its id, so it needs no storage and dies with the session. */
+  csrfToken(sessionId: string): string;
 }
+
+const SESSION_COOKIE_PREFIX = 'gcs_';
+const SESSION_COOKIE_SHAPE = /^gcs_[A-Za-z0-9_-]{43}$/;
+const IDLE_TOUCH_INTERVAL_MS = 60_000;
 
 export const scopeForRoles = (roles: string[]): string =>
   ['openid', 'profile', 'email', ...(roles.includes('admin') ? ['admin'] : [])].join(' ');
 
 export function createSessions(options: SessionsOptions): Sessions {
   const { db, clock, accessTokens, refreshTokenKey, views } = options;
+  /** Cookie hash → session id: the binding never changes, so it is cached without expiry (bounded). */
+  const cookieSessions = new LRUCache<string, string>({ max: 50_000 });
 
   /** The checks every use of a session makes, in order; the first that fails names the reason. */
   function assertUsable(session: SessionRow, user: UserRow | undefined, now: number): UserRow {
@@ -214,7 +232,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     return row;
   }
 
-  async function authenticateToken(accessToken: string): Promise<Principal> {
+  async function authenticateToken(accessToken: string): Promise<Principal & { claims: AccessClaims }> {
     const claims = await accessTokens.verify(accessToken);
     if (!claims.sid) {
       throw new GatehouseError('scope_insufficient', {
@@ -229,7 +247,62 @@ export function createSessions(options: SessionsOptions): Sessions {
     return { user: view, roles: view.roles, session, claims };
   }
 
+  async function authenticateCookieSession(cookie: string): Promise<Principal> {
+    if (!SESSION_COOKIE_SHAPE.test(cookie)) {
+      throw new GatehouseError('session_revoked', {
+        detail: 'The session cookie is not one Gatehouse issued',
+      });
+    }
+    const cookieHash = sha256Hex(cookie);
+    let sessionId = cookieSessions.get(cookieHash);
+    if (!sessionId) {
+      sessionId = await findSessionIdByCookie(db, cookieHash);
+      if (!sessionId)
+        throw new GatehouseError('session_revoked', { detail: 'No session has this cookie (signed out?)' });
+      cookieSessions.set(cookieHash, sessionId);
+    }
+    const { session, user, view } = await loadSession(sessionId, 'unknown', { fresh: false });
+    const now = clock.now();
+    const row = assertUsable(session, user, now);
+    if (!view || row.id !== session.user_id) throw new GatehouseError('subject_not_found');
+    // A cookie session has no refresh to mark it used: record use for the idle timeout, at most once a minute.
+    if (now - session.last_used_at > IDLE_TOUCH_INTERVAL_MS) {
+      await touchSession(db, session.id, now);
+      views.forgetSession(session.id);
+    }
+    return { user: view, roles: view.roles, session };
+  }
+
+  const csrfToken = (sessionId: string) => hmacBase64url(options.csrfKey, `csrf:${sessionId}`);
+
   return {
+    async attachCookie(sessionId) {
+      const cookie = `${SESSION_COOKIE_PREFIX}${randomBase64url(32)}`;
+      await setSessionCookie(db, sessionId, sha256Hex(cookie));
+      return { cookie, csrfToken: csrfToken(sessionId) };
+    },
+
+    async authenticateCookie(cookie, context) {
+      try {
+        const principal = await authenticateCookieSession(cookie);
+        options.metrics.decision('cookie.check', 'ok');
+        return principal;
+      } catch (error) {
+        if (error instanceof GatehouseError) {
+          options.events.record({
+            type: 'cookie.check',
+            code: error.code,
+            context,
+            tokenPreview: previewSecret(cookie),
+            detail: { reason: error.internal ?? error.detail },
+          });
+        }
+        throw error;
+      }
+    },
+
+    csrfToken,
+
     async start(user, context, amr = ['pwd']) {
       const now = clock.now();
       const session: SessionRow = {

@@ -57,6 +57,8 @@ export interface SessionTable {
   amr: string;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** SHA-256 of the browser session cookie, for sessions signed in with `mode: "cookie"`. */
+  cookie_hash?: string | null;
 }
 
 export interface RefreshTokenTable {

@@ -136,3 +136,24 @@ export async function revokeUserSessions(
 export async function touchSession(db: Kysely<Database>, id: string, now: number): Promise<void> {
   await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id).execute();
 }
+
+/** Binds a browser session cookie (its hash) to a session. */
+export async function setSessionCookie(
+  db: Kysely<Database>,
+  sessionId: string,
+  cookieHash: string,
+): Promise<void> {
+  await db.updateTable('sessions').set({ cookie_hash: cookieHash }).where('id', '=', sessionId).execute();
+}
+
+export async function findSessionIdByCookie(
+  db: Kysely<Database>,
+  cookieHash: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('cookie_hash', '=', cookieHash)
+    .executeTakeFirst();
+  return row?.id;
+}

@@ -5,6 +5,7 @@ import { actorOf, eventContext } from '../context.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
 import {
   AUTH_BODY_LIMIT,
+  CookieSignedInSchema,
   Email,
   IsoTime,
   MfaChallengeSchema,
@@ -12,13 +13,17 @@ import {
   responses,
   SessionSchema,
   SignedInSchema as SignedIn,
+  SignInMode,
   Uuid,
 } from '../schemas.js';
+import { signInWithCookie } from '../session-cookie.js';
 import type { App } from '../types.js';
 
 export async function authRoutes(app: App, gatehouse: Gatehouse) {
   const { sessions, signIn } = gatehouse;
-  const userGuard = requireUser(guardDeps(gatehouse));
+  const deps = guardDeps(gatehouse);
+  const userGuard = requireUser(deps);
+  const { cookie } = deps;
   const tags = ['people'];
   await registerRateLimits(app);
 
@@ -49,13 +54,15 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
       ...perMinute(gatehouse.config.loginRateLimit),
       schema: {
         tags,
-        body: Type.Object({ email: Type.String({ maxLength: 1024 }), password: Password }),
-        response: responses({ 200: Type.Union([SignedIn, MfaChallengeSchema]) }),
+        body: Type.Object({ email: Type.String({ maxLength: 1024 }), password: Password, mode: SignInMode }),
+        response: responses({ 200: Type.Union([SignedIn, CookieSignedInSchema, MfaChallengeSchema]) }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const result = await signIn.logIn(request.body.email, request.body.password, eventContext(request));
-      if (!('mfa_token' in result)) return result;
+      if (!('mfa_token' in result)) {
+        return request.body.mode === 'cookie' ? signInWithCookie(reply, cookie, sessions, result) : result;
+      }
       // Nothing about the account leaves before the second factor passes.
       const { mfa_required, mfa_token, expires_in } = result;
       return { mfa_required, mfa_token, expires_in };
@@ -95,6 +102,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
           200: Type.Object({
             user: Type.Ref('User'),
             session: Type.Object({ id: Uuid, created_at: IsoTime, expires_at: IsoTime }),
+            csrf_token: Type.Optional(Type.String()),
           }),
         }),
       },
@@ -108,6 +116,8 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
           created_at: new Date(session.created_at).toISOString(),
           expires_at: new Date(session.expires_at).toISOString(),
         },
+        // A page reloaded in cookie mode gets its CSRF token back here.
+        ...(request.cookieSession ? { csrf_token: sessions.csrfToken(session.id) } : {}),
       };
     },
   );
@@ -121,6 +131,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     async (request, reply) => {
       const { user, session } = principalOf(request);
       await sessions.revoke(user.id, session.id, 'logout', actorOf(request));
+      if (request.cookieSession) cookie.clear(reply);
       return reply.status(204).send();
     },
   );

@@ -5,7 +5,8 @@ import type { MfaRequester } from '../../mfa/mfa.js';
 import { guardDeps, principalOf, requireUser } from '../bearer.js';
 import { eventContext } from '../context.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
-import { AUTH_BODY_LIMIT, responses, SignedInSchema } from '../schemas.js';
+import { AUTH_BODY_LIMIT, CookieSignedInSchema, responses, SignedInSchema, SignInMode } from '../schemas.js';
+import { signInWithCookie } from '../session-cookie.js';
 import type { App } from '../types.js';
 
 const Code = Type.String({
@@ -44,13 +45,16 @@ export async function mfaRoutes(app: App, gatehouse: Gatehouse) {
           'Completes a sign-in that answered mfa_required: the mfa_token with a TOTP code or a backup code. ' +
           'The access token carries amr ["pwd","otp","mfa"]. A wrong code is 401 mfa_invalid (the token stays ' +
           'usable until it expires); an expired or used token is 401 mfa_token_invalid.',
-        body: Type.Object({ mfa_token: Type.String({ maxLength: 256 }), code: Code }),
-        response: responses({ 200: SignedInSchema }),
+        body: Type.Object({ mfa_token: Type.String({ maxLength: 256 }), code: Code, mode: SignInMode }),
+        response: responses({ 200: Type.Union([SignedInSchema, CookieSignedInSchema]) }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { user, access_token, token_type, expires_in, refresh_token, session_id } =
         await signIn.verifyMfa(request.body.mfa_token, request.body.code, eventContext(request));
+      if (request.body.mode === 'cookie') {
+        return signInWithCookie(reply, guardDeps(gatehouse).cookie, gatehouse.sessions, { user, session_id });
+      }
       return { user, access_token, token_type, expires_in, refresh_token, session_id };
     },
   );

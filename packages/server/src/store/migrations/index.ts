@@ -3,6 +3,7 @@ import { coreMigration } from './0001-core.js';
 import { machineClientsMigration } from './0002-machine-clients.js';
 import { loginThrottlesMigration } from './0003-login-throttles.js';
 import { mfaMigration } from './0004-mfa.js';
+import { cookieSessionsMigration } from './0005-cookie-sessions.js';
 
 /** Every migration, in order. Names are permanent: a released migration is never renamed or edited. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-machine-clients': machineClientsMigration,
   '0003-login-throttles': loginThrottlesMigration,
   '0004-mfa': mfaMigration,
+  '0005-cookie-sessions': cookieSessionsMigration,
 };
