@@ -42,6 +42,8 @@ export interface Config {
   cacheSeconds: number;
   /** Sign-up, login and password-change attempts per minute per client IP; 0 turns the limit off. */
   loginRateLimit: number;
+  /** POST /oauth/token requests (refresh and client_credentials grants) per minute per client IP; 0: no limit. */
+  tokenRateLimit: number;
   /** POST /v1/keys/verify requests per minute per client IP; 0 turns the limit off. */
   keyVerifyRateLimit: number;
   /** Concurrent argon2 hashes, and how many may wait before login answers 503 overloaded. */

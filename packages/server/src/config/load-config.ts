@@ -173,6 +173,12 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
       0,
       1_000_000,
     ),
+    tokenRateLimit: parseInteger(
+      'GATEHOUSE_TOKEN_RATE_LIMIT',
+      env.GATEHOUSE_TOKEN_RATE_LIMIT ?? '600',
+      0,
+      10_000_000,
+    ),
     keyVerifyRateLimit: parseInteger(
       'GATEHOUSE_KEY_VERIFY_RATE_LIMIT',
       env.GATEHOUSE_KEY_VERIFY_RATE_LIMIT ?? '6000',

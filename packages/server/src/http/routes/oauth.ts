@@ -7,6 +7,7 @@ import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, principalOf, requireUser, requireUserRoleOrKey } from '../bearer.js';
 import { eventContext } from '../context.js';
 import { toGatehouseError } from '../problem.js';
+import { perMinute, registerRateLimits } from '../rate-limits.js';
 import { AUTH_BODY_LIMIT, responses } from '../schemas.js';
 import type { App } from '../types.js';
 
@@ -91,10 +92,13 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
   // OAuth clients send forms (RFC 6749 §4); JSON is accepted too. Only these routes parse forms.
   await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
 
+  await registerRateLimits(app);
+
   app.post(
     '/oauth/token',
     {
       bodyLimit: AUTH_BODY_LIMIT,
+      ...perMinute(gatehouse.config.tokenRateLimit),
       errorHandler: (error, request, reply) => sendOAuthError(error, request, reply),
       schema: {
         tags,
