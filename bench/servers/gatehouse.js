@@ -2,14 +2,29 @@ import { loadConfig } from '../../packages/server/dist/config/load-config.js';
 import { openGatehouse } from '../../packages/server/dist/gatehouse.js';
 import { buildApp } from '../../packages/server/dist/http/app.js';
 import { createLogger } from '../../packages/server/dist/logger.js';
+import { seedApiKeys } from './seed-api-keys.js';
 
 // Port 0: the issuer reads http://127.0.0.1:0, which is fine as it only has to agree with itself here.
 const config = loadConfig({
-  env: { GATEHOUSE_DATA_DIR: process.env.BENCH_DATA_DIR, GATEHOUSE_PORT: '0', GATEHOUSE_LOG_LEVEL: 'warn' },
+  env: {
+    GATEHOUSE_DATA_DIR: process.env.BENCH_DATA_DIR,
+    GATEHOUSE_DATABASE_URL: process.env.BENCH_DATABASE_URL,
+    GATEHOUSE_PORT: '0',
+    GATEHOUSE_LOG_LEVEL: 'warn',
+    // Per-IP limits would answer the load generator, one IP, with 429.
+    GATEHOUSE_LOGIN_RATE_LIMIT: '0',
+    GATEHOUSE_KEY_VERIFY_RATE_LIMIT: '0',
+  },
 });
 const gatehouse = await openGatehouse({ config, logger: createLogger(config.logLevel) });
+const seedCount = Number(process.env.BENCH_API_KEYS);
+const seedStarted = performance.now();
+const apiKeys = await seedApiKeys(gatehouse, seedCount, Number(process.env.BENCH_API_KEYS_KEPT));
+console.error(
+  `seeded ${seedCount} API keys into ${gatehouse.store.dialect} in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+);
 const app = await buildApp(gatehouse);
 await app.listen({ port: 0, host: '127.0.0.1' });
 gatehouse.startBackgroundWork();
-process.send({ port: app.server.address().port });
+process.send({ port: app.server.address().port, apiKeys });
 process.on('disconnect', () => process.exit());
