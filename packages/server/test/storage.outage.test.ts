@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
@@ -69,4 +70,41 @@ describe.runIf(testDialect === 'postgres')('the database goes away mid-run', () 
     ).toBe(200);
     expect((await call(server.url, 'GET', '/v1/auth/me', { token: access_token })).status).toBe(200);
   });
+});
+
+// On SQLite the failure an operator meets is a database another process holds locked (a stuck writer, a
+// backup tool): a write waits for the busy timeout, then must answer 503, never 500 or 401.
+describe.runIf(testDialect === 'sqlite')('the SQLite database is locked by another process', () => {
+  let database: TestDatabase;
+  let server: TestServer;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    server = await startTestServer(database);
+  });
+  afterAll(async () => {
+    await server.close();
+    await database.drop();
+  });
+
+  it('answers a login 503 storage_unavailable with retry-after while the lock is held, and recovers after', async () => {
+    const email = uniqueEmail();
+    await signUp(server.url, email);
+    const intruder = new Database(database.url.slice('sqlite:'.length));
+    intruder.pragma('busy_timeout = 0');
+    intruder.exec('begin exclusive');
+    try {
+      const refused = await call(server.url, 'POST', '/v1/auth/login', {
+        body: { email, password: PASSWORD },
+      });
+      expect(refused.status, refused.text).toBe(503);
+      expect(refused.body).toMatchObject({ code: 'storage_unavailable', action: 'retry' });
+      expect(refused.headers.get('retry-after')).toBeTruthy();
+    } finally {
+      intruder.exec('rollback');
+      intruder.close();
+    }
+    expect(
+      (await call(server.url, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } })).status,
+    ).toBe(200);
+  }, 20_000);
 });
