@@ -11,6 +11,20 @@ export interface Metrics {
   httpRequest(method: string, route: string, status: number, seconds: number): void;
 }
 
+/** Caches `make` by its string arguments; label values are few (codes, routes, statuses). */
+function memoize<A extends string[], T>(make: (...args: A) => T): (...args: A) => T {
+  const made = new Map<string, T>();
+  return (...args) => {
+    const key = args.join('\u0000');
+    let value = made.get(key);
+    if (value === undefined) {
+      value = make(...args);
+      made.set(key, value);
+    }
+    return value;
+  };
+}
+
 export function createMetrics(readings: {
   eventsDropped: () => number;
   eventsQueued: () => number;
@@ -52,11 +66,18 @@ export function createMetrics(readings: {
       this.set(readings.eventsQueued());
     },
   });
+  // These run on every request: each label set is resolved once and its child reused, instead of hashing
+  // the labels on every call.
+  const decisionChild = memoize((kind: string, code: string) => decisions.labels({ kind, code }));
+  const cacheChild = memoize((name: string, result: string) => cache.labels({ cache: name, result }));
+  const requestChild = memoize((method: string, route: string, status: string) =>
+    requests.labels({ method, route, status }),
+  );
   return {
     registry,
-    decision: (kind, code) => decisions.inc({ kind, code }),
-    cacheLookup: (name, hit) => cache.inc({ cache: name, result: hit ? 'hit' : 'miss' }),
+    decision: (kind, code) => decisionChild(kind, code).inc(),
+    cacheLookup: (name, hit) => cacheChild(name, hit ? 'hit' : 'miss').inc(),
     httpRequest: (method, route, status, seconds) =>
-      requests.observe({ method, route, status: String(status) }, seconds),
+      requestChild(method, route, String(status)).observe(seconds),
   };
 }
