@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
@@ -88,7 +87,6 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   app.decorateRequest('machine', null);
   app.decorateRequest('actorId', null);
   app.decorateRequest('cookieSession', false);
-  await app.register(cookie);
   // One callback-style hook (an async hook costs a promise on every request): time it, and log it at info.
   const logRequests = gatehouse.logger.isLevelEnabled('info');
   app.addHook('onResponse', (request, reply, done) => {

@@ -1,10 +1,19 @@
-import '@fastify/cookie';
+import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { constantTimeEqual } from '../secrets/digest.js';
 import type { Sessions } from '../sessions/sessions.js';
 import type { User } from '../users/user-view.js';
+import type { App } from './types.js';
+
+/**
+ * Parses cookies for the routes of the plugin that calls it: only routes that accept the session cookie pay
+ * for reading the Cookie header (JWKS, keys and admin routes do not).
+ */
+export async function acceptSessionCookies(app: App): Promise<void> {
+  await app.register(cookie);
+}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -18,7 +27,7 @@ export function sessionCookie(config: Readonly<Pick<Config, 'publicUrl' | 'sessi
   const attributes = { httpOnly: true, secure, sameSite: 'lax' as const, path: '/' };
   return {
     name,
-    read: (request: FastifyRequest): string | undefined => request.cookies[name] || undefined,
+    read: (request: FastifyRequest): string | undefined => request.cookies?.[name] || undefined,
     set: (reply: FastifyReply, value: string) =>
       reply.setCookie(name, value, { ...attributes, maxAge: config.sessionAbsoluteTimeout }),
     clear: (reply: FastifyReply) => reply.clearCookie(name, attributes),

@@ -16,7 +16,7 @@ import {
   SignInMode,
   Uuid,
 } from '../schemas.js';
-import { signInWithCookie } from '../session-cookie.js';
+import { acceptSessionCookies, signInWithCookie } from '../session-cookie.js';
 import type { App } from '../types.js';
 
 export async function authRoutes(app: App, gatehouse: Gatehouse) {
@@ -26,6 +26,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   const { cookie } = deps;
   const tags = ['people'];
   await registerRateLimits(app);
+  await acceptSessionCookies(app);
 
   app.post(
     '/v1/auth/signup',

@@ -6,7 +6,7 @@ import { guardDeps, principalOf, requireUser } from '../bearer.js';
 import { eventContext } from '../context.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
 import { AUTH_BODY_LIMIT, CookieSignedInSchema, responses, SignedInSchema, SignInMode } from '../schemas.js';
-import { signInWithCookie } from '../session-cookie.js';
+import { acceptSessionCookies, signInWithCookie } from '../session-cookie.js';
 import type { App } from '../types.js';
 
 const Code = Type.String({
@@ -34,6 +34,7 @@ export async function mfaRoutes(app: App, gatehouse: Gatehouse) {
   // Codes are short: per-IP limits on top of the per-account lock every failed code counts on.
   const limited = { bodyLimit: AUTH_BODY_LIMIT, ...perMinute(gatehouse.config.loginRateLimit) };
   await registerRateLimits(app);
+  await acceptSessionCookies(app);
 
   app.post(
     '/v1/auth/mfa/verify',

@@ -9,6 +9,7 @@ import { eventContext } from '../context.js';
 import { toGatehouseError } from '../problem.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
 import { AUTH_BODY_LIMIT, responses } from '../schemas.js';
+import { acceptSessionCookies } from '../session-cookie.js';
 import type { App } from '../types.js';
 
 /** RFC 6749 §5.2 error for a reason code; the Gatehouse code and hint ride along. */
@@ -93,6 +94,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
   await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
 
   await registerRateLimits(app);
+  await acceptSessionCookies(app);
 
   app.post(
     '/oauth/token',
