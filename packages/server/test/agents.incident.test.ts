@@ -1,23 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 // The incident: an agent registers fine, then every heartbeat fails with a bare 401 and nobody can say why.
 describe('an agent whose client is suspended is told why, and so is the operator', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let admin: string;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { clock });
-    admin = await adminToken(server);
+  useTestServer({ clock }, (started) => {
+    server = started.server;
   });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  beforeAll(async () => {
+    admin = await adminToken(server);
   });
 
   const heartbeat = (agentId: string, key: string) =>

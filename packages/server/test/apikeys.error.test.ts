@@ -1,25 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 /** The installation tag inside a key: the 8 hex characters after `gk_`. */
 const tagOf = (key: string) => key.slice(3, 11);
 
 describe('API keys: every refusal names its reason', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let admin: string;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { clock });
-    admin = await adminToken(server);
+  useTestServer({ clock }, (started) => {
+    server = started.server;
   });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
+  beforeAll(async () => {
+    admin = await adminToken(server);
   });
 
   const verify = (key: string) => call(server.url, 'POST', '/v1/keys/verify', { body: { key } });
@@ -52,15 +47,9 @@ describe('API keys: every refusal names its reason', () => {
   });
 
   describe('a key from another installation', () => {
-    let otherDatabase: TestDatabase;
     let other: TestServer;
-    beforeAll(async () => {
-      otherDatabase = await createTestDatabase();
-      other = await startTestServer(otherDatabase);
-    });
-    afterAll(async () => {
-      await other?.close();
-      await otherDatabase?.drop();
+    useTestServer({}, (started) => {
+      other = started.server;
     });
 
     it('is key_not_found with a hint naming both installations', async () => {

@@ -1,25 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 const sorted = (list: string[]) => [...list].sort();
 
 describe('API keys: what works', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let admin: string;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { clock });
-    admin = await adminToken(server);
+  useTestServer({ clock }, (started) => {
+    server = started.server;
   });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  beforeAll(async () => {
+    admin = await adminToken(server);
   });
 
   const verify = (key: string) => call(server.url, 'POST', '/v1/keys/verify', { body: { key } });

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey, installationTag } from '../src/apikeys/key-format.js';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { gatehouseCli } from './support/cli.js';
 import { call, type Reply, signUp } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 const median = (samples: number[]) => {
   const ordered = [...samples].sort((a, b) => a - b);
@@ -15,17 +14,13 @@ const median = (samples: number[]) => {
 // Guards against a lookup that answers faster when the part of a key before the secret is known (e.g. a
 // prefix index, then a comparison of the secret): the time would tell an attacker which prefixes exist.
 describe('verify takes as long for an unknown key as for a wrong secret behind a real key’s prefix', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let admin: string;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { env: { GATEHOUSE_KEY_VERIFY_RATE_LIMIT: '0' } });
-    admin = await adminToken(server);
+  useTestServer({ env: { GATEHOUSE_KEY_VERIFY_RATE_LIMIT: '0' } }, (started) => {
+    server = started.server;
   });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
+  beforeAll(async () => {
+    admin = await adminToken(server);
   });
 
   it('has medians within 0.8–1.25 of each other over 300 interleaved requests each', async () => {
@@ -79,18 +74,14 @@ describe('verify takes as long for an unknown key as for a wrong secret behind a
 });
 
 describe('a key’s secret appears in no log line, no event and no response after the one that issued it', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let admin: string;
   const logLines: string[] = [];
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { logs: { write: (line) => logLines.push(line) } });
-    admin = await adminToken(server);
+  useTestServer({ logs: { write: (line) => logLines.push(line) } }, (started) => {
+    server = started.server;
   });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
+  beforeAll(async () => {
+    admin = await adminToken(server);
   });
 
   it('holds for keys created by the admin API and the CLI, used well and badly everywhere a key is taken', async () => {
@@ -261,17 +252,13 @@ describe('a key’s secret appears in no log line, no event and no response afte
 });
 
 describe('a key does only what its scopes allow', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let admin: string;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
-    admin = await adminToken(server);
+  useTestServer({}, (started) => {
+    server = started.server;
   });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
+  beforeAll(async () => {
+    admin = await adminToken(server);
   });
 
   it('refuses an agent key on the admin API with 403 scope_insufficient naming "admin"', async () => {

@@ -1,31 +1,26 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 /** RFC 6749 §2.3.1: each part form-urlencoded, then base64. */
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 describe('client_credentials: an API key buys a short-lived JWT carrying its scopes', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let admin: string;
   let discovery: { issuer: string; jwks_uri: string; token_endpoint: string; [name: string]: unknown };
   let clientId: string;
   let key: string;
+  useTestServer({}, (started) => {
+    server = started.server;
+  });
   beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
     admin = await adminToken(server);
     discovery = (await call(server.url, 'GET', '/.well-known/openid-configuration')).body;
     ({ clientId, key } = await clientWithKey(server, admin, ['agent', 'introspect']));
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
   });
 
   const requestToken = (init: Parameters<typeof call>[3]) => call(discovery.token_endpoint, 'POST', '', init);

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gatehouseCli } from './support/cli.js';
 import { call, type Reply } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import type { TestDatabase } from './support/test-database.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 /**
  * The CLI runs in another process, so the server's in-memory key cache learns of its changes only after
@@ -24,13 +24,9 @@ async function eventually(request: () => Promise<Reply>, done: (reply: Reply) =>
 describe('gatehouse clients / api-keys against a running server', () => {
   let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
+  useTestServer({}, ({ server: started, database: startedDatabase }) => {
+    server = started;
+    database = startedDatabase;
   });
 
   const cli = async (...args: string[]) => {

@@ -1,23 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { createTestDatabase } from './support/test-database.js';
+import { startTestServer, type TestServer, useTestServer } from './support/test-server.js';
 
 /** The session cookie a Set-Cookie header sets, as `name=value` for a Cookie header. */
 const cookieOf = (headers: Headers) => (headers.get('set-cookie') ?? '').split(';')[0]!;
 
 describe('cookie sessions for browser apps on the same site, with CSRF protection', () => {
-  let database: TestDatabase;
   let server: TestServer;
   let origin: string;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
-    origin = new URL(server.url).origin;
+  useTestServer({}, (started) => {
+    server = started.server;
   });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  beforeAll(async () => {
+    origin = new URL(server.url).origin;
   });
 
   async function cookieLogin(email: string) {

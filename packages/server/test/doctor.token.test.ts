@@ -9,7 +9,7 @@ import { gatehouseCli } from './support/cli.js';
 import { gatehouseCliWithInput } from './support/cli-stdin.js';
 import { call, signUp } from './support/http.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, startTestServer, type TestServer, useTestServer } from './support/test-server.js';
 
 // The incidents: a credential refused with a bare 401 and nobody able to say which check it failed.
 // `doctor token` (and POST /v1/admin/diagnose) must name the check, the reason code and the fix.
@@ -751,16 +751,10 @@ describe('gatehouse doctor token on the command line says what the API says', ()
 });
 
 describe('doctor token agrees with the server on session state', () => {
-  let database: TestDatabase;
   let server: TestServer;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { clock, env: { GATEHOUSE_SESSION_IDLE_TIMEOUT: '60s' } });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
+  useTestServer({ clock, env: { GATEHOUSE_SESSION_IDLE_TIMEOUT: '60s' } }, (started) => {
+    server = started.server;
   });
 
   // Regression: the doctor ignored the idle timeout the server enforces.

@@ -1,22 +1,15 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gatehouseCli } from './support/cli.js';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 const kidOf = (token: string) => decodeProtectedHeader(token).kid;
 
 describe('an outside resource server verifies tokens across a key rotation', () => {
-  let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { env: { GATEHOUSE_KEYRING_REFRESH_SECONDS: '1' } });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({ env: { GATEHOUSE_KEYRING_REFRESH_SECONDS: '1' } }, (started) => {
+    server = started.server;
   });
 
   async function outsideVerifier() {

@@ -1,33 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readLoginThrottle } from '../src/store/login-throttles-store.js';
 import { accountKey } from '../src/users/login-throttle.js';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 const login = (server: TestServer, email: string, password: string) =>
   call(server.url, 'POST', '/v1/auth/login', { body: { email, password } });
 const withoutRequestId = ({ request_id: _id, ...body }: Record<string, unknown>) => body;
 
 describe('brute-force protection that never tells an attacker anything', () => {
-  let database: TestDatabase;
   let server: TestServer;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, {
+  useTestServer(
+    {
       clock,
       env: {
         GATEHOUSE_LOCKOUT_THRESHOLD: '3',
         GATEHOUSE_LOGIN_RATE_LIMIT: '0',
         GATEHOUSE_PASSWORD_HASH_QUEUE: '200',
       },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
-  });
+    },
+    (started) => {
+      server = started.server;
+    },
+  );
 
   const failures = async (email: string) =>
     (await readLoginThrottle(server.gatehouse.store.db, accountKey(email)))?.failures ?? 0;
@@ -95,15 +91,9 @@ describe('brute-force protection that never tells an attacker anything', () => {
 });
 
 describe('the per-IP limit on credential routes', () => {
-  let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { env: { GATEHOUSE_LOGIN_RATE_LIMIT: '4' } });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({ env: { GATEHOUSE_LOGIN_RATE_LIMIT: '4' } }, (started) => {
+    server = started.server;
   });
 
   it('answers 429 rate_limited with retry-after, the same for existing and unknown emails', async () => {
@@ -122,15 +112,9 @@ describe('the per-IP limit on credential routes', () => {
 });
 
 describe('the password policy (NIST 800-63B: length and a blocklist, no composition rules)', () => {
-  let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({}, (started) => {
+    server = started.server;
   });
 
   it.each(['password1', 'Password123', 'iloveyou1', 'qwertyuiop'])(

@@ -1,24 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 const median = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 
 // Guards account enumeration by timing: every refusal spends one password verification.
 describe('unknown email, wrong password and locked account take the same time', () => {
-  let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, {
+  useTestServer(
+    {
       env: { GATEHOUSE_LOGIN_RATE_LIMIT: '0', GATEHOUSE_LOCKOUT_THRESHOLD: '3' },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
-  });
+    },
+    (started) => {
+      server = started.server;
+    },
+  );
 
   it('has medians within 0.75–1.33 of each other over 40 interleaved logins each', async () => {
     const wrongEmail = uniqueEmail('present');
@@ -50,22 +46,19 @@ describe('unknown email, wrong password and locked account take the same time', 
 });
 
 describe('a login storm', () => {
-  let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, {
+  useTestServer(
+    {
       env: {
         GATEHOUSE_LOGIN_RATE_LIMIT: '0',
         GATEHOUSE_PASSWORD_HASH_QUEUE: '40',
         GATEHOUSE_LOCKOUT_THRESHOLD: '1000',
       },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
-  });
+    },
+    (started) => {
+      server = started.server;
+    },
+  );
 
   it('answers 200 simultaneous logins with 200/401 or 503 overloaded (never 5xx otherwise), keeping /healthz responsive', async () => {
     const email = uniqueEmail('popular');

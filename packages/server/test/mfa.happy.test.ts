@@ -1,27 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminToken } from './support/admin.js';
 import { call, signUp, uniqueEmail } from './support/http.js';
 import { claimsOf, enableMfa, login, nextStep, totpAt, verify } from './support/mfa.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 const BACKUP_CODE = /^[0-9a-hjkmnp-tv-z]{5}-[0-9a-hjkmnp-tv-z]{5}$/;
 
 describe('two-step verification: authenticator app (TOTP) and backup codes', () => {
-  let database: TestDatabase;
   let server: TestServer;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, {
+  useTestServer(
+    {
       clock,
       env: { GATEHOUSE_LOGIN_RATE_LIMIT: '0', GATEHOUSE_LOCKOUT_THRESHOLD: '50' },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
-  });
+    },
+    (started) => {
+      server = started.server;
+    },
+  );
 
   const me = async (token: string) => (await call(server.url, 'GET', '/v1/auth/me', { token })).body;
   const mfaToken = async (email: string) => {

@@ -1,32 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claimTotpStep, consumeBackupCode } from '../src/store/mfa-store.js';
 import { adminToken } from './support/admin.js';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
 import { enableMfa, login, nextStep, totpAt, verify } from './support/mfa.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 const withoutRequestId = ({ request_id: _id, ...body }: Record<string, unknown>) => body;
 
 describe('the second step cannot be skipped, replayed, raced or guessed', () => {
-  let database: TestDatabase;
   let server: TestServer;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, {
+  useTestServer(
+    {
       clock,
       env: {
         GATEHOUSE_LOGIN_RATE_LIMIT: '0',
         GATEHOUSE_LOCKOUT_THRESHOLD: '3',
         GATEHOUSE_PASSWORD_HASH_QUEUE: '200',
       },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
-  });
+    },
+    (started) => {
+      server = started.server;
+    },
+  );
 
   /** A signed-up user with a confirmed authenticator app. */
   async function mfaUser(label: string) {

@@ -1,19 +1,12 @@
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, signUp } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 describe('a standard OAuth client works against the discovery document unchanged', () => {
-  let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({}, (started) => {
+    server = started.server;
   });
 
   it('openid-client discovers the issuer and refreshes, revokes and reads userinfo', async () => {

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 describe('people: sign up, sign in, sessions, password, sign out', () => {
-  let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({}, (started) => {
+    server = started.server;
   });
 
   const login = (email: string, password: string, userAgent = 'vitest') =>
@@ -291,15 +284,9 @@ describe('people: sign up, sign in, sessions, password, sign out', () => {
   });
 
   describe('with GATEHOUSE_SIGNUP=closed', () => {
-    let closedDatabase: TestDatabase;
     let closed: TestServer;
-    beforeAll(async () => {
-      closedDatabase = await createTestDatabase();
-      closed = await startTestServer(closedDatabase, { env: { GATEHOUSE_SIGNUP: 'closed' } });
-    });
-    afterAll(async () => {
-      await closed.close();
-      await closedDatabase.drop();
+    useTestServer({ env: { GATEHOUSE_SIGNUP: 'closed' } }, (started) => {
+      closed = started.server;
     });
 
     it('refuses signup with 403 signup_closed and creates no account, while existing users still sign in', async () => {

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, signUp } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 const refresh = (url: string, token: string) =>
   call(url, 'POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: token } });
 
 describe('refresh-token rotation under concurrency', () => {
-  let database: TestDatabase;
   let server: TestServer;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { clock, env: { GATEHOUSE_REFRESH_GRACE_SECONDS: '10' } });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({ clock, env: { GATEHOUSE_REFRESH_GRACE_SECONDS: '10' } }, (started) => {
+    server = started.server;
   });
 
   it('gives twenty concurrent refreshes of one token the same successor', async () => {

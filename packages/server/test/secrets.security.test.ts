@@ -1,21 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminToken } from './support/admin.js';
 import { call, PASSWORD, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { type TestServer, useTestServer } from './support/test-server.js';
 
 // Guards the rule that a full secret (password, access token, refresh token) never reaches a log line or an event.
 describe('people secrets never appear in logs or events', () => {
-  let database: TestDatabase;
   let server: TestServer;
   const logLines: string[] = [];
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, { logs: { write: (line) => logLines.push(line) } });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({ logs: { write: (line) => logLines.push(line) } }, (started) => {
+    server = started.server;
   });
 
   it('keeps every password and token issued out of every log line and every event', async () => {

@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminToken } from './support/admin.js';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { offsetClock, startTestServer, type TestServer } from './support/test-server.js';
+import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
 
 describe('session policy', () => {
-  let database: TestDatabase;
   let server: TestServer;
   const clock = offsetClock();
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database, {
+  useTestServer(
+    {
       clock,
       env: {
         GATEHOUSE_MAX_SESSIONS_PER_USER: '3',
@@ -18,12 +15,11 @@ describe('session policy', () => {
         GATEHOUSE_SESSION_ABSOLUTE_TIMEOUT: '1d',
         GATEHOUSE_ACCESS_TOKEN_TTL: '1d',
       },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
-  });
+    },
+    (started) => {
+      server = started.server;
+    },
+  );
 
   const login = (email: string) =>
     call(server.url, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } });

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
 import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { startTestServer, type TestServer, useTestServer } from './support/test-server.js';
 
 const adminUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -77,13 +77,9 @@ describe.runIf(testDialect === 'postgres')('the database goes away mid-run', () 
 describe.runIf(testDialect === 'sqlite')('the SQLite database is locked by another process', () => {
   let database: TestDatabase;
   let server: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.drop();
+  useTestServer({}, ({ server: started, database: startedDatabase }) => {
+    server = started;
+    database = startedDatabase;
   });
 
   it('answers a login 503 storage_unavailable with retry-after while the lock is held, and recovers after', async () => {

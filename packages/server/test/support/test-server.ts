@@ -1,10 +1,11 @@
 import { createServer } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { type Gatehouse, openGatehouse } from '../../src/gatehouse.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
-import type { TestDatabase } from './test-database.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -71,4 +72,24 @@ export function offsetClock(): Clock & { advance(ms: number): void } {
       offset += ms;
     },
   };
+}
+
+/**
+ * One real server on a fresh database for the tests of a describe block: started before them, closed and
+ * its database dropped after them. `ready` hands both to the block's variables.
+ */
+export function useTestServer(
+  options: Parameters<typeof startTestServer>[1],
+  ready: (started: { server: TestServer; database: TestDatabase }) => void,
+): void {
+  let started: { server: TestServer; database: TestDatabase } | undefined;
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    started = { database, server: await startTestServer(database, options) };
+    ready(started);
+  });
+  afterAll(async () => {
+    await started?.server.close();
+    await started?.database.drop();
+  });
 }
