@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { reasonCodes } from '@gatehouse/codes';
 import { describe, expect, it } from 'vitest';
 import { renderReasonCodesMarkdown } from '../src/errors/reason-codes-doc.js';
-import { reasonCodes } from '../src/errors/registry.js';
 
 describe('the reason-code registry', () => {
   it('matches docs/reason-codes.md (run `npm run docs` after changing the registry)', async () => {

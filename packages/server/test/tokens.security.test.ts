@@ -1,6 +1,6 @@
+import { reasonCodes } from '@gatehouse/codes';
 import { decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reasonCodes } from '../src/errors/registry.js';
 import { call, signUp } from './support/http.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { startTestServer, type TestServer } from './support/test-server.js';

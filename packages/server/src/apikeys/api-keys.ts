@@ -1,9 +1,9 @@
+import { type Code, reasonCodes } from '@gatehouse/codes';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { type Clock, toIso } from '../clock.js';
 import { type Check, CheckTrail } from '../doctor/check.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { type Code, reasonCodes } from '../errors/registry.js';
 import { type Actor, type EventContext, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import type { Metrics } from '../metrics/metrics.js';
 import {

@@ -1,9 +1,9 @@
+import { type Code, reasonCodes } from '@gatehouse/codes';
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import type { Kysely } from 'kysely';
 import type { ApiKeys } from '../apikeys/api-keys.js';
 import { API_KEY_PREFIX, type InputNote, normalizeCredential, previewApiKey } from '../apikeys/key-format.js';
 import { type Clock, toIso } from '../clock.js';
-import { type Code, reasonCodes } from '../errors/registry.js';
 import { ALLOWED_ALGS, type Keyring } from '../keyring/keyring.js';
 import { previewSecret } from '../secrets/digest.js';
 import { findRefreshTokenByHash, findRefreshTokenById } from '../store/refresh-tokens-store.js';

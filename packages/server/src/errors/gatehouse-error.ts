@@ -1,4 +1,4 @@
-import { type Code, reasonCodes } from './registry.js';
+import { type Code, reasonCodes } from '@gatehouse/codes';
 
 /**
  * A decision that refuses a request. `detail` is public (shown to the caller); `internal` is for events and

@@ -1,4 +1,4 @@
-import { type Code, reasonCodes } from './registry.js';
+import { type Code, reasonCodes } from '@gatehouse/codes';
 
 /** How an operator finds out more about a refusal with this code. */
 function howToDiagnose(code: Code): string {
@@ -45,7 +45,7 @@ export function renderReasonCodesMarkdown(): string {
     '',
     '`account_locked` is recorded for operators but never shown: the caller sees what a wrong password gets.',
     '',
-    'This file is generated from `packages/server/src/errors/registry.ts` by `npm run docs`.',
+    'This file is generated from `packages/codes/src/index.ts` by `npm run docs`.',
     '',
     '| code | status | action | meaning | hint | how to diagnose |',
     '|---|---|---|---|---|---|',

@@ -1,7 +1,7 @@
+import type { Code } from '@gatehouse/codes';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.js';
-import type { Code } from '../errors/registry.js';
 import {
   deleteEventsBefore,
   type EventFilter,

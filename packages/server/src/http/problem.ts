@@ -1,6 +1,6 @@
+import { type Code, reasonCodes } from '@gatehouse/codes';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { type Code, reasonCodes } from '../errors/registry.js';
 
 export interface Problem {
   type: string;

@@ -1,8 +1,8 @@
 import formbody from '@fastify/formbody';
+import type { Code } from '@gatehouse/codes';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import type { Code } from '../../errors/registry.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { guardDeps, principalOf, requireUser, requireUserRoleOrKey } from '../bearer.js';
 import { eventContext } from '../context.js';
