@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnoseInstallation } from '../src/doctor/diagnose-installation.js';
 import { generateMasterKey, loadMasterKey } from '../src/secrets/master-key.js';
 import { gatehouseCli } from './support/cli.js';
+import { type PgBouncer, startPgBouncer } from './support/pgbouncer.js';
 import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
 import { startTestServer } from './support/test-server.js';
 
@@ -25,6 +26,7 @@ interface Report {
 const CHECKS = [
   'database',
   'migrations',
+  ...(testDialect === 'postgres' ? ['pooler'] : []),
   'master key',
   'signing keys',
   'public URL',
@@ -261,3 +263,39 @@ describe.runIf(testDialect === 'postgres')(
     });
   },
 );
+
+describe.runIf(testDialect === 'postgres')('doctor on PostgreSQL: a connection pooler', () => {
+  let database: TestDatabase;
+  let pgbouncer: PgBouncer;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pgbouncer = await startPgBouncer();
+  });
+  afterAll(async () => {
+    await pgbouncer?.stop();
+    await database?.drop();
+  });
+
+  const poolerCheck = async (databaseUrl: string) => {
+    const result = await gatehouseCli(['doctor', '--json'], {
+      GATEHOUSE_DATA_DIR: database.dataDir,
+      GATEHOUSE_DATABASE_URL: databaseUrl,
+      GATEHOUSE_LOG_LEVEL: 'silent',
+    });
+    expect(result.code, result.stderr).toBe(0);
+    return (JSON.parse(result.stdout) as Report).checks.find((check) => check.name === 'pooler');
+  };
+
+  it('says when there is none, and detects PgBouncer in transaction mode and what works through it', async () => {
+    const direct = await poolerCheck(database.directUrl ?? database.url);
+    expect(direct).toEqual({
+      name: 'pooler',
+      ok: true,
+      detail: 'None: Gatehouse talks to PostgreSQL directly',
+    });
+    const pooled = await poolerCheck(pgbouncer.through(database.directUrl ?? database.url));
+    expect(pooled?.ok).toBe(true);
+    expect(pooled?.detail).toMatch(/^Transaction pooling detected .*Everything works through it/);
+    expect(pooled?.detail).toContain('query_wait_timeout');
+  });
+});

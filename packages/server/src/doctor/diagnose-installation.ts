@@ -6,6 +6,7 @@ import type { MasterKey } from '../secrets/master-key.js';
 import type { Store } from '../store/database.js';
 import { pendingMigrations } from '../store/migrate.js';
 import { databaseTime, pingDatabase } from '../store/ping.js';
+import { detectPooler } from '../store/pooler.js';
 import { type Check, CheckTrail } from './check.js';
 import { humanDuration } from './diagnose-token.js';
 
@@ -39,6 +40,24 @@ async function checkPermissions(trail: CheckTrail, config: Readonly<Config>): Pr
       trail.pass('master key file', `${config.masterKey.path} (mode 600)`);
     }
   }
+}
+
+async function checkPooler(trail: CheckTrail, config: Readonly<Config>, store: Store): Promise<void> {
+  if (config.database.dialect !== 'postgres') return;
+  const report = await detectPooler(store.db, config.database.url);
+  if (!report.behindProxy && !report.transactionPooling) {
+    trail.pass('pooler', 'None: Gatehouse talks to PostgreSQL directly');
+    return;
+  }
+  const seen = report.transactionPooling
+    ? 'Transaction pooling detected (connections change server backends between statements)'
+    : `A proxy or pooler answers on port ${report.urlPort}; PostgreSQL listens on ${report.serverPort}`;
+  trail.pass(
+    'pooler',
+    `${seen}. Everything works through it: Gatehouse keeps no session state on pooled connections ` +
+      '(no named prepared statements, no session SET, only transaction-scoped advisory locks). ' +
+      'Set the pooler to fail waiting clients fast (PgBouncer: query_wait_timeout = 5) so an outage answers 503 at once.',
+  );
 }
 
 function checkPublicUrl(trail: CheckTrail, config: Readonly<Config>): void {
@@ -77,6 +96,9 @@ export async function diagnoseInstallation(parts: {
   const pending = await pendingMigrations(store.db);
   if (pending.length) trail.fail('migrations', `Pending: ${pending.join(', ')}; run \`gatehouse migrate\``);
   else trail.pass('migrations', 'The schema is current');
+  await checkPooler(trail, config, store).catch((error: unknown) =>
+    trail.skip('pooler', `Could not tell: ${(error as Error).message}`),
+  );
 
   if (masterKey.fingerprint === parts.installationFingerprint) {
     trail.pass(

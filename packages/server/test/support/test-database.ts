@@ -9,11 +9,15 @@ import pg from 'pg';
  */
 export const testDialect = process.env.GATEHOUSE_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 const adminUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** When set (e.g. PgBouncer in transaction mode), Gatehouse reaches each test database through this pooler. */
+const poolerUrl = process.env.GATEHOUSE_TEST_POSTGRES_POOLER_URL;
 
 export interface TestDatabase {
   dataDir: string;
   /** GATEHOUSE_DATABASE_URL for this database. */
   url: string;
+  /** The same database without any pooler in between (PostgreSQL only). */
+  directUrl?: string;
   dialect: 'sqlite' | 'postgres';
   drop(): Promise<void>;
 }
@@ -38,11 +42,14 @@ export async function createTestDatabase(
   }
   const name = `gatehouse_test_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   await withAdminClient((client) => client.query(`create database ${name}`));
-  const url = new URL(adminUrl);
+  const url = new URL(poolerUrl ?? adminUrl);
   url.pathname = `/${name}`;
+  const directUrl = new URL(adminUrl);
+  directUrl.pathname = `/${name}`;
   return {
     dataDir,
     url: url.href,
+    directUrl: directUrl.href,
     dialect,
     async drop() {
       await withAdminClient((client) => client.query(`drop database if exists ${name} with (force)`));
