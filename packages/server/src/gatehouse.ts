@@ -51,6 +51,8 @@ export interface Gatehouse {
   metrics: Metrics;
   tokenDoctor: TokenDoctor;
   readiness(): Promise<Readiness>;
+  /** From now on `readiness()` answers `draining`: the instance is about to stop. */
+  beginDraining(): void;
   /** Timers that keep an instance current: keyring refresh, event writes, last-used batches. */
   startBackgroundWork(): void;
   close(): Promise<void>;
@@ -165,6 +167,7 @@ export async function openGatehouse(options: {
       backupCodeKey: masterKey.subkey('backup-codes'),
       issuer: totpIssuer(config.issuer),
     });
+    let draining = false;
     const sessions = createSessions({
       db: store.db,
       views,
@@ -210,7 +213,10 @@ export async function openGatehouse(options: {
       }),
       signIn: createSignIn({ users, sessions, events, mfa, signupOpen: config.signup === 'open' }),
       mfa,
-      readiness: () => checkReadiness(store.db, keyring),
+      readiness: () => checkReadiness(store.db, keyring, draining),
+      beginDraining() {
+        draining = true;
+      },
       startBackgroundWork() {
         keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>
           logger.warn({ err: error }, 'could not re-read the signing keys; still using the ones loaded'),

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { openGatehouse } from '../gatehouse.js';
 import { buildApp } from '../http/app.js';
@@ -39,9 +40,15 @@ async function start(options: CommonOptions): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping: finishing in-flight requests');
+    gatehouse.beginDraining();
+    logger.info(
+      { signal, drain_seconds: config.shutdownDrainSeconds },
+      'stopping: /readyz now answers 503; requests are still served until the listener closes',
+    );
+    await setTimeout(config.shutdownDrainSeconds * 1000);
     await app.close();
     await gatehouse.close();
+    logger.info('stopped: in-flight requests finished, events and key-use records written');
     logger.flush();
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -40,6 +40,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long an instance trusts its in-memory views (sessions, users, API keys, clients); its own changes apply at once. */
   cacheSeconds: number;
+  /** After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. */
+  shutdownDrainSeconds: number;
   /** Sign-up, login and password-change attempts per minute per client IP; 0 turns the limit off. */
   loginRateLimit: number;
   /** POST /oauth/token requests (refresh and client_credentials grants) per minute per client IP; 0: no limit. */

@@ -167,6 +167,13 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
     ),
     logLevel: parseChoice('GATEHOUSE_LOG_LEVEL', env.GATEHOUSE_LOG_LEVEL ?? 'info', LOG_LEVELS),
     cacheSeconds: parseInteger('GATEHOUSE_CACHE_SECONDS', env.GATEHOUSE_CACHE_SECONDS ?? '1', 0, 60),
+    // Behind a balancer, readiness must be seen failing before the listener closes; alone, stop at once.
+    shutdownDrainSeconds: parseInteger(
+      'GATEHOUSE_SHUTDOWN_DRAIN_SECONDS',
+      env.GATEHOUSE_SHUTDOWN_DRAIN_SECONDS ?? (mode === 'production' ? '5' : '0'),
+      0,
+      300,
+    ),
     loginRateLimit: parseInteger(
       'GATEHOUSE_LOGIN_RATE_LIMIT',
       env.GATEHOUSE_LOGIN_RATE_LIMIT ?? '60',

@@ -4,11 +4,16 @@ import { pingDatabase } from '../store/ping.js';
 import type { Database } from '../store/schema.js';
 
 export interface Readiness {
-  status: 'ready' | 'unavailable';
+  status: 'ready' | 'unavailable' | 'draining';
   checks: { database: string; keys: string };
 }
 
-export async function checkReadiness(db: Kysely<Database>, keyring: Keyring): Promise<Readiness> {
+/** A draining instance (stopping after SIGTERM) answers not-ready first, so a balancer moves traffic away. */
+export async function checkReadiness(
+  db: Kysely<Database>,
+  keyring: Keyring,
+  draining: boolean,
+): Promise<Readiness> {
   const database = await pingDatabase(db).then(
     () => 'ok',
     (error: unknown) =>
@@ -16,5 +21,6 @@ export async function checkReadiness(db: Kysely<Database>, keyring: Keyring): Pr
   );
   const signer = keyring.signer();
   const keys = keyring.verificationKey(signer.kid) ? 'ok' : 'active key missing from JWKS';
-  return { status: database === 'ok' && keys === 'ok' ? 'ready' : 'unavailable', checks: { database, keys } };
+  const healthy = database === 'ok' && keys === 'ok';
+  return { status: draining ? 'draining' : healthy ? 'ready' : 'unavailable', checks: { database, keys } };
 }

@@ -68,6 +68,9 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
     childLoggerFactory: (_logger, bindings) => lazyChildLogger(gatehouse.logger, bindings),
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: 64 * 1024,
+    // While closing, requests on open connections are still answered (a 503 would be a failure the
+    // client sees); new connections are refused, which a retrying client takes to another instance.
+    return503OnClosing: false,
     serverFactory: (handler) =>
       createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => {
         response.setHeader('x-request-id', assignRequestId(request));
