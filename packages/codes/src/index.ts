@@ -269,14 +269,38 @@ export const reasonCodes = {
   reauth_required: {
     status: 409,
     title: 'The connection needs to be authorised again',
-    hint: 'The provider refused the refresh token (invalid_grant); give the connection a new refresh token.',
+    hint: "The provider refused the connection's credentials (invalid_grant, invalid_client); give it a new refresh token or client secret with PATCH /v1/admin/vault/connections/{name}. `gatehouse vault status` shows the provider's answer.",
     action: 'contact_admin',
   },
   provider_unavailable: {
     status: 503,
     title: 'The token provider cannot be reached',
-    hint: 'Retry later; the provider is down or slow.',
+    hint: 'The provider did not issue a token and the stored one is (nearly) expired; retry after retry-after. Operators: `gatehouse vault status` shows the last error and the next attempt.',
     action: 'retry',
+  },
+  issuer_unavailable: {
+    status: 503,
+    title: 'The Gatehouse server cannot be reached',
+    hint: 'A resource server could not read the issuer (discovery, JWKS or an API-key check); this is temporary, retry. Operators: check that the issuer URL is reachable from the resource server.',
+    action: 'retry',
+  },
+  vault_connection_not_found: {
+    status: 404,
+    title: 'The vault connection does not exist',
+    hint: 'Check the connection name; list them with GET /v1/admin/vault/connections or `gatehouse vault status`.',
+    action: 'fix_request',
+  },
+  vault_connection_exists: {
+    status: 409,
+    title: 'A vault connection with this name exists',
+    hint: 'Choose another name, or change the existing connection with PATCH /v1/admin/vault/connections/{name}.',
+    action: 'fix_request',
+  },
+  vault_token_rejected: {
+    status: 401,
+    title: 'The provider rejected a stored token before its expiry',
+    hint: "Recorded when an app reports a 401 from the provider: the token was revoked there or the provider's clock runs ahead. The vault refreshed it; if it recurs, compare difference_seconds in `gatehouse vault status`.",
+    action: 'refresh',
   },
   signup_closed: {
     status: 403,

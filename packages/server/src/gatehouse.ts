@@ -12,6 +12,9 @@ import type { Config } from './config/config.js';
 import { ConfigError } from './config/parse.js';
 import { createTokenDoctor, type TokenDoctor } from './doctor/diagnose-token.js';
 import { createEvents, type Events } from './events/events.js';
+import { type ChangeFeed, createChangeFeed } from './fleet/change-feed.js';
+import { createLeases, type Leases } from './fleet/lease.js';
+import { connectRedisBus } from './fleet/redis-bus.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -28,6 +31,7 @@ import { type AccessTokens, createAccessTokens } from './tokens/access-tokens.js
 import { createLoginThrottle } from './users/login-throttle.js';
 import { createPasswordHasher } from './users/passwords.js';
 import { createUsers, type Users } from './users/users.js';
+import { createVault, type Vault } from './vault/vault.js';
 
 /** Everything a running Gatehouse is made of, wired once; HTTP routes and CLI commands take what they need. */
 export interface Gatehouse {
@@ -50,10 +54,16 @@ export interface Gatehouse {
   mfa: Mfa;
   metrics: Metrics;
   tokenDoctor: TokenDoctor;
+  /** How instances tell each other about changes to what they cache. */
+  changes: ChangeFeed;
+  /** Work done once across the fleet (this process's id is the holder). */
+  leases: Leases;
+  vault: Vault;
   readiness(): Promise<Readiness>;
   /** From now on `readiness()` answers `draining`: the instance is about to stop. */
   beginDraining(): void;
-  /** Timers that keep an instance current: keyring refresh, event writes, last-used batches. */
+  isDraining(): boolean;
+  /** Timers that keep an instance current: keyring refresh, event writes, last-used batches, vault refreshes. */
   startBackgroundWork(): void;
   close(): Promise<void>;
 }
@@ -118,14 +128,32 @@ export async function openGatehouse(options: {
       clockSkewSeconds: config.clockSkewSeconds,
       onCacheLookup: (hit) => metrics.cacheLookup('access_token', hit),
     });
+    const instanceId = uuidv7();
+    const leases = createLeases(store.db, clock, instanceId);
     const events = createEvents({
       db: store.db,
       clock,
       retentionDays: config.eventRetentionDays,
+      leases,
       onError: (error, message) => logger.warn({ err: error }, message),
       onDecision: metrics.decision,
     });
-    const keyCache = new KeyCache(clock, config.cacheSeconds);
+    const changes = createChangeFeed({
+      db: store.db,
+      clock,
+      instanceId,
+      leases,
+      pollMs: config.changePollMs,
+      ...(config.redisUrl
+        ? {
+            bus: connectRedisBus(config.redisUrl, `gatehouse:${installation.id}:changes`, (error) =>
+              logger.warn({ err: error }, 'redis: changes reach other instances through the database poll'),
+            ),
+          }
+        : {}),
+      onError: (error, message) => logger.warn({ err: error }, message),
+    });
+    const keyCache = new KeyCache(clock, config.cacheSeconds, changes);
     const lastUsed = new LastUsedBatcher(store.db, (error) =>
       logger.warn({ err: error }, 'could not record key use'),
     );
@@ -146,7 +174,7 @@ export async function openGatehouse(options: {
       apiKeys,
       heartbeatTimeoutSeconds: config.agentHeartbeatTimeout,
     });
-    const views = createSessionViewCache(clock, config.cacheSeconds);
+    const views = createSessionViewCache(clock, config.cacheSeconds, changes);
     // One throttle for passwords and second-factor codes: guessing either locks the account.
     const throttle = createLoginThrottle(store.db, clock, config.lockoutThreshold);
     const users = createUsers(
@@ -183,6 +211,18 @@ export async function openGatehouse(options: {
       sessionAbsoluteTimeoutSeconds: config.sessionAbsoluteTimeout,
       maxSessionsPerUser: config.maxSessionsPerUser,
     });
+    const vault = createVault({
+      db: store.db,
+      clock,
+      events,
+      metrics,
+      key: masterKey.subkey('vault'),
+      clockSkewSeconds: config.clockSkewSeconds,
+      refreshIntervalSeconds: config.vaultRefreshInterval,
+      providerTimeoutSeconds: config.vaultProviderTimeout,
+      onWarning: (message, detail) => logger.warn(detail, message),
+      onError: (error, message) => logger.warn({ err: error }, message),
+    });
     return {
       config,
       clock,
@@ -211,23 +251,31 @@ export async function openGatehouse(options: {
         refreshGraceSeconds: config.refreshGraceSeconds,
         sessionIdleTimeoutSeconds: config.sessionIdleTimeout,
       }),
+      vault,
+      changes,
+      leases,
       signIn: createSignIn({ users, sessions, events, mfa, signupOpen: config.signup === 'open' }),
       mfa,
       readiness: () => checkReadiness(store.db, keyring, draining),
       beginDraining() {
         draining = true;
       },
+      isDraining: () => draining,
       startBackgroundWork() {
         keyring.startRefreshing(config.keyringRefreshSeconds, (error) =>
           logger.warn({ err: error }, 'could not re-read the signing keys; still using the ones loaded'),
         );
         events.start();
         lastUsed.start();
+        changes.start();
+        vault.startRefreshing();
       },
       async close() {
         keyring.stop();
+        await vault.stop();
         await lastUsed.close();
         await events.close();
+        await changes.close();
         await store.close();
       },
     };

@@ -372,7 +372,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
           detail: `Key ${old.preview} was rotated or revoked meanwhile`,
         });
       }
-      cache.forget((entry) => entry.key.id === keyId);
+      cache.forgetKey(keyId);
       events.audit('key.rotate', actor, {
         clientId: old.client_id,
         keyId,
@@ -384,7 +384,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     async revoke(keyId, actor = INTERNAL_ACTOR) {
       const row = await requireKey(keyId);
       await revokeApiKey(db, keyId, clock.now());
-      cache.forget((entry) => entry.key.id === keyId);
+      cache.forgetKey(keyId);
       events.audit('key.revoke', actor, { clientId: row.client_id, keyId });
       return toView(await requireKey(row.id), clock.now());
     },

@@ -11,6 +11,7 @@ import { registerMasterKey } from './master-key.js';
 import { registerMigrate } from './migrate.js';
 import { registerStart } from './start.js';
 import { registerUsers } from './users.js';
+import { registerVault } from './vault.js';
 
 function describeFailure(error: unknown): string {
   if (error instanceof ConfigError) return error.message;
@@ -33,6 +34,7 @@ export async function runCli(argv: string[]): Promise<void> {
   registerDoctor(program);
   registerEvents(program);
   registerMasterKey(program);
+  registerVault(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

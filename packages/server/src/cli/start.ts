@@ -1,10 +1,20 @@
-import { setTimeout } from 'node:timers/promises';
+import { setImmediate, setTimeout } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { openGatehouse } from '../gatehouse.js';
 import { buildApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
 import type { CommonOptions } from './context.js';
 import { configFrom, withCommonOptions } from './context.js';
+
+/**
+ * Closing the listener also destroys connections Node sees as idle, which includes one whose request is
+ * already in the socket buffer but not yet read because the event loop was busy. A few turns of the loop
+ * (each polls for I/O: first accepting, then reading) let those requests start, so they are finished
+ * rather than reset.
+ */
+async function readPendingRequests(): Promise<void> {
+  for (let turn = 0; turn < 3; turn++) await setImmediate();
+}
 
 async function start(options: CommonOptions): Promise<void> {
   const config = configFrom(options);
@@ -46,6 +56,7 @@ async function start(options: CommonOptions): Promise<void> {
       'stopping: /readyz now answers 503; requests are still served until the listener closes',
     );
     await setTimeout(config.shutdownDrainSeconds * 1000);
+    await readPendingRequests();
     await app.close();
     await gatehouse.close();
     logger.info('stopped: in-flight requests finished, events and key-use records written');

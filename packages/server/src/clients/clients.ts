@@ -96,7 +96,7 @@ export function createClients(
         status_changed_at: next.status_changed_at,
         updated_at: now,
       });
-      keyCache.forget((entry) => entry.client.id === id);
+      keyCache.forgetClient(id);
       const action = !statusChanged ? 'update' : next.status === 'suspended' ? 'suspend' : 'activate';
       events.audit(`client.${action}`, actor, { clientId: id });
       return toView(next);

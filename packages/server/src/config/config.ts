@@ -40,6 +40,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long an instance trusts its in-memory views (sessions, users, API keys, clients); its own changes apply at once. */
   cacheSeconds: number;
+  /** How often an instance reads the change feed from the database (with Redis, changes arrive at once). */
+  changePollMs: number;
   /** After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. */
   shutdownDrainSeconds: number;
   /** Sign-up, login and password-change attempts per minute per client IP; 0 turns the limit off. */
@@ -52,4 +54,8 @@ export interface Config {
   passwordHashing: { concurrency: number; maxQueue: number };
   /** How often an instance re-reads the signing keys, so a rotation made elsewhere is picked up. */
   keyringRefreshSeconds: number;
+  /** How often the vault's background refresher looks for tokens due for renewal. */
+  vaultRefreshInterval: number;
+  /** How long the vault waits for a provider's token endpoint before counting the attempt as failed. */
+  vaultProviderTimeout: number;
 }

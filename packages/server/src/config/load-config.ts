@@ -76,6 +76,12 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
   const cwd = options.cwd ?? process.cwd();
   const setting = (flag: string | undefined, name: string) => flag ?? env[name];
   const duration = (name: string, fallback: string) => parseDuration(name, env[name] ?? fallback);
+  const durationUpTo = (name: string, fallback: string, maxSeconds: number) => {
+    const seconds = duration(name, fallback);
+    if (seconds > maxSeconds)
+      throw new ConfigError(`${name} must be at most ${maxSeconds} seconds (got "${env[name]}")`);
+    return seconds;
+  };
 
   const mode = parseChoice('GATEHOUSE_ENV', env.GATEHOUSE_ENV ?? 'development', [
     'development',
@@ -166,7 +172,8 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
       3650,
     ),
     logLevel: parseChoice('GATEHOUSE_LOG_LEVEL', env.GATEHOUSE_LOG_LEVEL ?? 'info', LOG_LEVELS),
-    cacheSeconds: parseInteger('GATEHOUSE_CACHE_SECONDS', env.GATEHOUSE_CACHE_SECONDS ?? '1', 0, 60),
+    cacheSeconds: parseInteger('GATEHOUSE_CACHE_SECONDS', env.GATEHOUSE_CACHE_SECONDS ?? '30', 0, 3600),
+    changePollMs: parseInteger('GATEHOUSE_CHANGE_POLL_MS', env.GATEHOUSE_CHANGE_POLL_MS ?? '250', 50, 60_000),
     // Behind a balancer, readiness must be seen failing before the listener closes; alone, stop at once.
     shutdownDrainSeconds: parseInteger(
       'GATEHOUSE_SHUTDOWN_DRAIN_SECONDS',
@@ -212,6 +219,8 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
       1,
       300,
     ),
+    vaultRefreshInterval: durationUpTo('GATEHOUSE_VAULT_REFRESH_INTERVAL', '30s', 3600),
+    vaultProviderTimeout: durationUpTo('GATEHOUSE_VAULT_PROVIDER_TIMEOUT', '10s', 120),
   };
   return Object.freeze(config);
 }

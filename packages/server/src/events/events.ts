@@ -2,6 +2,7 @@ import type { Code } from '@gatehouse/codes';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.js';
+import type { Leases } from '../fleet/lease.js';
 import {
   deleteEventsBefore,
   type EventFilter,
@@ -80,6 +81,8 @@ export interface EventsOptions {
   db: Kysely<Database>;
   clock: Clock;
   retentionDays: number;
+  /** The retention sweep runs on one instance of the fleet at a time. */
+  leases: Leases;
   onError: (error: unknown, message: string) => void;
   /** Hears every decision recorded, to count it (metrics). */
   onDecision: (type: string, code: string) => void;
@@ -141,9 +144,11 @@ export function createEvents(options: EventsOptions): Events {
   }
 
   const sweepRetention = () =>
-    deleteEventsBefore(db, clock.now() - options.retentionDays * 86_400_000).catch((error: unknown) =>
-      onError(error, 'could not delete expired events'),
-    );
+    options.leases
+      .runOnce('events-retention', 2 * RETENTION_SWEEP_MS, async () => {
+        await deleteEventsBefore(db, clock.now() - options.retentionDays * 86_400_000);
+      })
+      .catch((error: unknown) => onError(error, 'could not delete expired events'));
 
   function record(event: AuthEvent): void {
     options.onDecision(event.type, event.code);

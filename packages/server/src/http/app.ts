@@ -17,6 +17,8 @@ import { healthRoutes } from './routes/health.js';
 import { machineRoutes } from './routes/machines.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { vaultRoutes } from './routes/vault.js';
+import { vaultAdminRoutes } from './routes/vault-admin.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ProblemSchema, UserSchema } from './schemas.js';
 import type { App } from './types.js';
@@ -74,6 +76,9 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
     serverFactory: (handler) =>
       createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => {
         response.setHeader('x-request-id', assignRequestId(request));
+        // A draining instance closes each connection after its response, so no client is left holding an
+        // idle keep-alive connection when the listener closes (its next request would meet a reset).
+        if (gatehouse.isDraining()) response.setHeader('connection', 'close');
         handler(request, response);
       }),
     requestIdHeader: false,
@@ -144,5 +149,7 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   await app.register(adminEventRoutes, gatehouse);
   await app.register(adminDiagnoseRoutes, gatehouse);
   await app.register(machineRoutes, gatehouse);
+  await app.register(vaultAdminRoutes, gatehouse);
+  await app.register(vaultRoutes, gatehouse);
   return app;
 }

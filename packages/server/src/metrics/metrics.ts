@@ -9,6 +9,14 @@ export interface Metrics {
   decision(kind: string, code: string): void;
   cacheLookup(cache: 'access_token' | 'session' | 'api_key', hit: boolean): void;
   httpRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A vault refresh attempt: `ok` or its reason code, and how long the provider took. */
+  vaultRefresh(connection: string, outcome: string, seconds: number): void;
+  /** The expiry of a token just obtained, and provider − computed expiry (a clock-skew signal). */
+  vaultTokenExpiry(connection: string, expiresAtMs: number, differenceMs: number | null): void;
+  /** A token handed out: as stored, after a refresh, or stale (the provider failing, still valid). */
+  vaultTokenServed(connection: string, source: 'stored' | 'refreshed' | 'stale'): void;
+  /** A deleted connection's gauges disappear. */
+  vaultForget(connection: string): void;
 }
 
 /** Caches `make` by its string arguments; label values are few (codes, routes, statuses). */
@@ -66,6 +74,37 @@ export function createMetrics(readings: {
       this.set(readings.eventsQueued());
     },
   });
+  const vaultRefreshes = new Counter({
+    name: 'gatehouse_vault_refreshes_total',
+    help: 'Vault token refresh attempts by connection and outcome (ok, provider_unavailable, reauth_required)',
+    labelNames: ['connection', 'outcome'] as const,
+    registers: [registry],
+  });
+  const vaultRefreshSeconds = new Histogram({
+    name: 'gatehouse_vault_refresh_duration_seconds',
+    help: 'Time a provider took to answer a vault token request',
+    labelNames: ['connection'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const vaultExpiry = new Gauge({
+    name: 'gatehouse_vault_token_expiry_timestamp_seconds',
+    help: 'UTC expiry of the newest token this instance obtained per connection (seconds left: this minus time())',
+    labelNames: ['connection'] as const,
+    registers: [registry],
+  });
+  const vaultDifference = new Gauge({
+    name: 'gatehouse_vault_provider_expiry_difference_seconds',
+    help: "Provider-reported minus computed expiry of the newest token: the provider's clock against ours",
+    labelNames: ['connection'] as const,
+    registers: [registry],
+  });
+  const vaultServed = new Counter({
+    name: 'gatehouse_vault_tokens_served_total',
+    help: 'Vault tokens handed out by connection and source (stored, refreshed, stale)',
+    labelNames: ['connection', 'source'] as const,
+    registers: [registry],
+  });
   // These run on every request: each label set is resolved once and its child reused, instead of hashing
   // the labels on every call.
   const decisionChild = memoize((kind: string, code: string) => decisions.labels({ kind, code }));
@@ -79,5 +118,18 @@ export function createMetrics(readings: {
     cacheLookup: (name, hit) => cacheChild(name, hit ? 'hit' : 'miss').inc(),
     httpRequest: (method, route, status, seconds) =>
       requestChild(method, route, String(status)).observe(seconds),
+    vaultRefresh(connection, outcome, seconds) {
+      vaultRefreshes.inc({ connection, outcome });
+      vaultRefreshSeconds.observe({ connection }, seconds);
+    },
+    vaultTokenExpiry(connection, expiresAtMs, differenceMs) {
+      vaultExpiry.set({ connection }, expiresAtMs / 1000);
+      if (differenceMs !== null) vaultDifference.set({ connection }, differenceMs / 1000);
+    },
+    vaultTokenServed: (connection, source) => vaultServed.inc({ connection, source }),
+    vaultForget(connection) {
+      vaultExpiry.remove({ connection });
+      vaultDifference.remove({ connection });
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, type Dialect, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -48,6 +48,33 @@ function withStatementCache(sqlite: SQLite.Database, size = 256): SQLite.Databas
   return sqlite;
 }
 
+/**
+ * SQLite transactions begin IMMEDIATE: a deferred one that reads and then writes fails at once with
+ * SQLITE_BUSY (no busy wait) when another process or instance wrote in between; taking the write lock up
+ * front makes it wait its turn under busy_timeout instead.
+ */
+function withImmediateTransactions(dialect: SqliteDialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createDriver() {
+      const driver = dialect.createDriver();
+      return {
+        init: () => driver.init(),
+        acquireConnection: () => driver.acquireConnection(),
+        beginTransaction: async (connection) => {
+          await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+        },
+        commitTransaction: (connection) => driver.commitTransaction(connection),
+        rollbackTransaction: (connection) => driver.rollbackTransaction(connection),
+        releaseConnection: (connection) => driver.releaseConnection(connection),
+        destroy: () => driver.destroy(),
+      };
+    },
+  };
+}
+
 function redactUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
@@ -58,7 +85,9 @@ function redactUrl(url: string): string {
 export function openStore(target: DatabaseTarget, onConnectionError: (error: Error) => void): Store {
   if (target.dialect === 'sqlite') {
     const db = new Kysely<Database>({
-      dialect: withStorageErrors(new SqliteDialect({ database: async () => openSqlite(target.path) })),
+      dialect: withStorageErrors(
+        withImmediateTransactions(new SqliteDialect({ database: async () => openSqlite(target.path) })),
+      ),
     });
     return { db, dialect: 'sqlite', description: `sqlite:${target.path}`, close: () => db.destroy() };
   }

@@ -172,7 +172,94 @@ export interface MfaChallengeTable {
   used_at: number | null;
 }
 
+export type VaultGrantType = 'client_credentials' | 'refresh_token';
+export type VaultAuthMethod = 'client_secret_basic' | 'client_secret_post';
+/** `pending`: no token yet; `failing`: the last refresh failed for a passing reason (backing off). */
+export type VaultConnectionState = 'pending' | 'active' | 'failing' | 'reauth_required';
+
+/** A third-party OAuth connection of the outbound token vault; secrets and tokens sealed under the `vault` subkey. */
+export interface VaultConnectionTable {
+  id: string;
+  name: string;
+  token_url: string;
+  grant_type: VaultGrantType;
+  client_id: string;
+  client_secret_sealed: string;
+  token_endpoint_auth_method: VaultAuthMethod;
+  scope: string | null;
+  /** JSON object of extra token-request parameters (audience, resource, …). */
+  extra_params: string | null;
+  refresh_token_sealed: string | null;
+  refresh_margin_seconds: number;
+  access_token_sealed: string | null;
+  access_token_preview: string | null;
+  token_type: string | null;
+  granted_scope: string | null;
+  /** When the current access token stops being valid, UTC epoch ms. */
+  expires_at: number | null;
+  /** When the current access token arrived. */
+  last_refresh_at: number | null;
+  state: VaultConnectionState;
+  last_error_code: string | null;
+  last_error_detail: string | null;
+  last_error_at: number | null;
+  /** Failed refreshes in a row; sets the backoff. */
+  failure_count: number;
+  /** While in the future, a failed connection is not retried (jittered backoff). */
+  next_attempt_at: number | null;
+  refresh_lease_until: number | null;
+  lease_holder: string | null;
+  /** Bumped by every write, so a lease is taken only by a caller that saw the latest row. */
+  revision: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One attempt to get a token from a provider, with both expiries it yielded. */
+export interface VaultRefreshTable {
+  id: string;
+  connection_id: string;
+  /** `request`, `background`, `admin` or `rejected` (the app reported a 401 from the provider). */
+  triggered_by: string;
+  started_at: number;
+  received_at: number | null;
+  /** `ok` or a reason code. */
+  outcome: string;
+  provider_error: string | null;
+  detail: string | null;
+  expires_in: number | null;
+  /** The moment the response arrived plus `expires_in`. */
+  computed_expires_at: number | null;
+  /** `expires_on`/`expires_at` as the provider reported it, read as UTC. */
+  provider_expires_at: number | null;
+  /** The expiry the vault uses. */
+  expires_at: number | null;
+  expiry_source: string | null;
+  /** provider − computed: how far the provider's clock (plus the network) is from ours. */
+  difference_ms: number | null;
+  lease_holder: string;
+}
+
+/** A subject whose cached state changed; every instance forgets it when it reads the row. */
+export interface CacheChangeTable {
+  id: string;
+  /** `session`, `user`, `key` or `client`. */
+  kind: string;
+  subject: string;
+  at: number;
+}
+
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  until: number;
+}
+
 export interface Database {
+  cache_changes: CacheChangeTable;
+  leases: LeaseTable;
+  vault_connections: VaultConnectionTable;
+  vault_refreshes: VaultRefreshTable;
   mfa_totp: MfaTotpTable;
   mfa_backup_codes: MfaBackupCodeTable;
   mfa_challenges: MfaChallengeTable;

@@ -4,6 +4,8 @@ import { machineClientsMigration } from './0002-machine-clients.js';
 import { loginThrottlesMigration } from './0003-login-throttles.js';
 import { mfaMigration } from './0004-mfa.js';
 import { cookieSessionsMigration } from './0005-cookie-sessions.js';
+import { vaultMigration } from './0006-vault.js';
+import { fleetMigration } from './0007-fleet.js';
 
 /** Every migration, in order. Names are permanent: a released migration is never renamed or edited. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +14,6 @@ export const migrations: Record<string, Migration> = {
   '0003-login-throttles': loginThrottlesMigration,
   '0004-mfa': mfaMigration,
   '0005-cookie-sessions': cookieSessionsMigration,
+  '0006-vault': vaultMigration,
+  '0007-fleet': fleetMigration,
 };

@@ -1,0 +1,21 @@
+import type { Kysely, Migration } from 'kysely';
+
+/** What several instances share: the feed of cache changes, and leases for work done once per fleet. */
+export const fleetMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('cache_changes')
+      .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+      .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+      .addColumn('subject', 'varchar(64)', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('cache_changes_at').on('cache_changes').column('at').execute();
+    await db.schema
+      .createTable('leases')
+      .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('holder', 'varchar(64)', (c) => c.notNull())
+      .addColumn('until', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
