@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { markdownTable } from './markdown-table.js';
+import { verifierSection } from './verify.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 5);
@@ -241,18 +243,6 @@ const COLUMNS = [
   { title: 'Result', cell: result },
 ];
 
-/** Padded the way Biome formats Markdown, so `biome check` accepts the RESULTS.md each run writes. */
-function table(rows) {
-  const body = rows.map((row) => COLUMNS.map((column) => column.cell(row)));
-  const widths = COLUMNS.map((column, i) =>
-    Math.max(column.title.length, ...body.map((cells) => cells[i].length)),
-  );
-  const line = (cells) =>
-    `| ${cells.map((cell, i) => (COLUMNS[i].right ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join(' | ')} |`;
-  const rule = widths.map((width, i) => (COLUMNS[i].right ? `${'-'.repeat(width - 1)}:` : '-'.repeat(width)));
-  return [COLUMNS.map((column) => column.title), rule, ...body].map(line).join('\n');
-}
-
 function report(rows, loadAverage) {
   const cpus = os.cpus();
   const failed = rows.filter((row) => row.passed === false);
@@ -280,7 +270,7 @@ autocannon latencies have 1 ms resolution; the probe's are timed with \`performa
 - Date: ${new Date().toISOString()}
 - Machine: ${cpus[0].model} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, load average ${loadAverage.toFixed(2)} before the run
 
-${table(rows)}
+${markdownTable(COLUMNS, rows)}
 
 ${verdict}
 `;
@@ -307,7 +297,8 @@ try {
     ? postgres
     : await start('gatehouse', { ...gatehouseEnv, BENCH_DATABASE_URL: postgres.url });
   const rows = await benchmark(baseline.url, gatehouse, postgresGatehouse);
-  const markdown = report(rows, loadAverage);
+  // The verifier's rows (in-process, against raw jose) under their own heading; the servers are idle by now.
+  const markdown = `${report(rows, loadAverage)}\n${await verifierSection('npm run bench')}`;
   await writeFile(path.join(BENCH_DIR, 'RESULTS.md'), markdown);
   console.log(markdown);
 } finally {
