@@ -14,7 +14,9 @@ import { createTokenDoctor, type TokenDoctor } from './doctor/diagnose-token.js'
 import { createEvents, type Events } from './events/events.js';
 import { type ChangeFeed, createChangeFeed } from './fleet/change-feed.js';
 import { createLeases, type Leases } from './fleet/lease.js';
-import { connectRedisBus } from './fleet/redis-bus.js';
+import { createRateCounter, type RateCounter } from './fleet/rate-counter.js';
+import { connectRedis } from './fleet/redis.js';
+import { redisBus } from './fleet/redis-bus.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -32,6 +34,8 @@ import { createLoginThrottle } from './users/login-throttle.js';
 import { createPasswordHasher } from './users/passwords.js';
 import { createUsers, type Users } from './users/users.js';
 import { createVault, type Vault } from './vault/vault.js';
+
+const RATE_LIMIT_PRUNE_MS = 10 * 60_000;
 
 /** Everything a running Gatehouse is made of, wired once; HTTP routes and CLI commands take what they need. */
 export interface Gatehouse {
@@ -58,6 +62,8 @@ export interface Gatehouse {
   changes: ChangeFeed;
   /** Work done once across the fleet (this process's id is the holder). */
   leases: Leases;
+  /** Per-client request counters shared by every instance. */
+  rateCounter: RateCounter;
   vault: Vault;
   readiness(): Promise<Readiness>;
   /** From now on `readiness()` answers `draining`: the instance is about to stop. */
@@ -100,7 +106,7 @@ export async function openGatehouse(options: {
     logger.warn({ err: error }, 'database connection lost'),
   );
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, store.dialect);
     const installation = await claimInstallation(store.db, {
       id: uuidv7(),
       master_key_fingerprint: masterKey.fingerprint,
@@ -138,21 +144,35 @@ export async function openGatehouse(options: {
       onError: (error, message) => logger.warn({ err: error }, message),
       onDecision: metrics.decision,
     });
+    const redis = config.redisUrl
+      ? connectRedis(config.redisUrl, (error) =>
+          logger.warn(
+            { err: error },
+            'redis unavailable: changes reach other instances through the database poll, rate limits are counted in the database',
+          ),
+        )
+      : undefined;
+    const redisPrefix = `gatehouse:${installation.id}:`;
+    // An outage is reported once by the connection; each command that fails meanwhile only at debug level.
+    const redisCommandFailed = (error: unknown) => logger.debug({ err: error }, 'redis command failed');
     const changes = createChangeFeed({
       db: store.db,
       clock,
       instanceId,
       leases,
       pollMs: config.changePollMs,
-      ...(config.redisUrl
-        ? {
-            bus: connectRedisBus(config.redisUrl, `gatehouse:${installation.id}:changes`, (error) =>
-              logger.warn({ err: error }, 'redis: changes reach other instances through the database poll'),
-            ),
-          }
-        : {}),
+      ...(redis ? { bus: redisBus(redis, `${redisPrefix}changes`, redisCommandFailed) } : {}),
       onError: (error, message) => logger.warn({ err: error }, message),
     });
+    const rateCounter = createRateCounter({
+      db: store.db,
+      clock,
+      ...(redis ? { redis } : {}),
+      inMemory: store.dialect === 'sqlite',
+      prefix: `${redisPrefix}rate:`,
+      onRedisError: redisCommandFailed,
+    });
+    let pruneTimer: NodeJS.Timeout | undefined;
     const keyCache = new KeyCache(clock, config.cacheSeconds, changes);
     const lastUsed = new LastUsedBatcher(store.db, (error) =>
       logger.warn({ err: error }, 'could not record key use'),
@@ -254,6 +274,7 @@ export async function openGatehouse(options: {
       vault,
       changes,
       leases,
+      rateCounter,
       signIn: createSignIn({ users, sessions, events, mfa, signupOpen: config.signup === 'open' }),
       mfa,
       readiness: () => checkReadiness(store.db, keyring, draining),
@@ -268,6 +289,14 @@ export async function openGatehouse(options: {
         events.start();
         lastUsed.start();
         changes.start();
+        pruneTimer = setInterval(
+          () =>
+            void leases
+              .runOnce('rate-limits-prune', 2 * RATE_LIMIT_PRUNE_MS, () => rateCounter.prune())
+              .catch((error: unknown) => logger.warn({ err: error }, 'could not prune rate-limit counters')),
+          RATE_LIMIT_PRUNE_MS,
+        );
+        pruneTimer.unref();
         vault.startRefreshing();
       },
       async close() {
@@ -275,7 +304,9 @@ export async function openGatehouse(options: {
         await vault.stop();
         await lastUsed.close();
         await events.close();
+        clearInterval(pruneTimer);
         await changes.close();
+        redis?.close();
         await store.close();
       },
     };

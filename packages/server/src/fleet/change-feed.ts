@@ -122,7 +122,6 @@ export function createChangeFeed(options: {
     async close() {
       for (const timer of timers) clearInterval(timer);
       await Promise.all(writes);
-      await bus?.close();
     },
   };
 }

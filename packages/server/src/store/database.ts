@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, type Dialect, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, type Dialect, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -75,6 +75,22 @@ function withImmediateTransactions(dialect: SqliteDialect): Dialect {
   };
 }
 
+/**
+ * Kysely's PostgreSQL migration lock is a session advisory lock: through a transaction pooler it is taken
+ * on one server connection and released (or not) on another, and the next start waits forever. migrate.ts
+ * holds a transaction-scoped lock instead, so this adapter takes none.
+ */
+class PoolerSafePostgresAdapter extends PostgresAdapter {
+  override async acquireMigrationLock(): Promise<void> {}
+  override async releaseMigrationLock(): Promise<void> {}
+}
+
+class PoolerSafePostgresDialect extends PostgresDialect {
+  override createAdapter() {
+    return new PoolerSafePostgresAdapter();
+  }
+}
+
 function redactUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
@@ -102,6 +118,6 @@ export function openStore(target: DatabaseTarget, onConnectionError: (error: Err
     },
   });
   pool.on('error', onConnectionError);
-  const db = new Kysely<Database>({ dialect: withStorageErrors(new PostgresDialect({ pool })) });
+  const db = new Kysely<Database>({ dialect: withStorageErrors(new PoolerSafePostgresDialect({ pool })) });
   return { db, dialect: 'postgres', description: redactUrl(target.url), close: () => db.destroy() };
 }

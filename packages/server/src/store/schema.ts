@@ -255,9 +255,17 @@ export interface LeaseTable {
   until: number;
 }
 
+/** A fixed-window request counter: `count` requests under `key` since `window_start`. */
+export interface RateLimitTable {
+  key: string;
+  window_start: number;
+  count: number;
+}
+
 export interface Database {
   cache_changes: CacheChangeTable;
   leases: LeaseTable;
+  rate_limits: RateLimitTable;
   vault_connections: VaultConnectionTable;
   vault_refreshes: VaultRefreshTable;
   mfa_totp: MfaTotpTable;

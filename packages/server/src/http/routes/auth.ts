@@ -25,7 +25,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
   const userGuard = requireUser(deps);
   const { cookie } = deps;
   const tags = ['people'];
-  await registerRateLimits(app);
+  await registerRateLimits(app, gatehouse.rateCounter);
   await acceptSessionCookies(app);
 
   app.post(

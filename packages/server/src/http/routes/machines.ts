@@ -30,7 +30,7 @@ export async function machineRoutes(app: App, gatehouse: Gatehouse) {
   const { apiKeys, agents, config } = gatehouse;
   const tags = ['machines'];
   const agentGuard = requireKey(guardDeps(gatehouse), 'agent');
-  await registerRateLimits(app);
+  await registerRateLimits(app, gatehouse.rateCounter);
 
   // A key check answers 200 {valid:false, code}: HTTP errors are kept for malformed requests.
   app.post(

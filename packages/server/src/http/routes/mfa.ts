@@ -33,7 +33,7 @@ export async function mfaRoutes(app: App, gatehouse: Gatehouse) {
   const security = [{ bearer: [] }];
   // Codes are short: per-IP limits on top of the per-account lock every failed code counts on.
   const limited = { bodyLimit: AUTH_BODY_LIMIT, ...perMinute(gatehouse.config.loginRateLimit) };
-  await registerRateLimits(app);
+  await registerRateLimits(app, gatehouse.rateCounter);
   await acceptSessionCookies(app);
 
   app.post(

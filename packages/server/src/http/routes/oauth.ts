@@ -93,7 +93,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
   // OAuth clients send forms (RFC 6749 §4); JSON is accepted too. Only these routes parse forms.
   await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
 
-  await registerRateLimits(app);
+  await registerRateLimits(app, gatehouse.rateCounter);
   await acceptSessionCookies(app);
 
   app.post(

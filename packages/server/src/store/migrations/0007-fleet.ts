@@ -1,6 +1,9 @@
 import type { Kysely, Migration } from 'kysely';
 
-/** What several instances share: the feed of cache changes, and leases for work done once per fleet. */
+/**
+ * What several instances share: the feed of cache changes, leases for work done once per fleet, and the
+ * per-client rate-limit counters used when Redis is not there to hold them.
+ */
 export const fleetMigration: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
@@ -16,6 +19,12 @@ export const fleetMigration: Migration = {
       .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
       .addColumn('holder', 'varchar(64)', (c) => c.notNull())
       .addColumn('until', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('rate_limits')
+      .addColumn('key', 'varchar(200)', (c) => c.primaryKey())
+      .addColumn('window_start', 'bigint', (c) => c.notNull())
+      .addColumn('count', 'integer', (c) => c.notNull())
       .execute();
   },
 };

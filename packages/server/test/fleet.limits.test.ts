@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken } from './support/admin.js';
+import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+// Three instances behind one balancer: a client that spreads its attempts over them meets one limit, and
+// one lockout counter, not three. Redis holds the per-IP counters; when it goes away the database does.
+describe.runIf(testDialect === 'postgres')('limits and lockouts across three instances', () => {
+  let database: TestDatabase;
+  let redis: RedisServer;
+  let instances: TestServer[];
+  const env = () => ({
+    GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test',
+    GATEHOUSE_REDIS_URL: redis.url,
+    GATEHOUSE_LOGIN_RATE_LIMIT: '6',
+    GATEHOUSE_LOCKOUT_THRESHOLD: '5',
+  });
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    redis = await startRedisServer();
+    instances = [];
+    for (let i = 0; i < 3; i++) instances.push(await startTestServer(database, { env: env() }));
+  });
+  afterAll(async () => {
+    await Promise.all(instances.map((instance) => instance.close()));
+    await redis?.stop();
+    await database?.drop();
+  });
+
+  const login = (instance: TestServer, email: string, password: string) =>
+    call(instance.url, 'POST', '/v1/auth/login', { body: { email, password } });
+  /** Six attempts spread over the three instances, then the seventh on each: all refused. */
+  const exhaustTheLimit = async () => {
+    for (let i = 0; i < 6; i++) {
+      const reply = await login(instances[i % 3]!, uniqueEmail('ghost'), 'wrong');
+      expect(reply.status, reply.text).toBe(401);
+    }
+    for (const instance of instances) {
+      const refused = await login(instance, uniqueEmail('ghost'), 'wrong');
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe('rate_limited');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+  };
+
+  it('the per-IP limit counts requests on every instance together (Redis)', async () => {
+    await exhaustTheLimit();
+  });
+
+  it('with Redis stopped, the limit still holds: the database counts', async () => {
+    await redis.stop();
+    // The database counts in fixed one-minute windows: start well inside one, so the six fit in it.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute));
+    await exhaustTheLimit();
+  });
+});
+
+describe.runIf(testDialect === 'postgres')('one lockout counter across three instances', () => {
+  let database: TestDatabase;
+  let instances: TestServer[];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    instances = [];
+    const env = { GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test', GATEHOUSE_LOCKOUT_THRESHOLD: '5' };
+    for (let i = 0; i < 3; i++) instances.push(await startTestServer(database, { env }));
+  });
+  afterAll(async () => {
+    await Promise.all(instances.map((instance) => instance.close()));
+    await database?.drop();
+  });
+
+  const login = (instance: TestServer, email: string, password: string) =>
+    call(instance.url, 'POST', '/v1/auth/login', { body: { email, password } });
+
+  it('failed logins spread over the instances add up to one lockout', async () => {
+    const email = uniqueEmail('spread');
+    await signUp(instances[0]!.url, email);
+    for (const i of [0, 1, 2, 0, 1]) expect((await login(instances[i]!, email, 'not it')).status).toBe(401);
+    const locked = await login(instances[2]!, email, PASSWORD);
+    expect(locked.status).toBe(401);
+    const admin = await adminToken(instances[0]!);
+    // Asked of the instance that answered: it writes its queued events before it reads.
+    const events = await call(
+      instances[2]!.url,
+      'GET',
+      `/v1/admin/events?request_id=${locked.body.request_id}`,
+      {
+        token: admin,
+      },
+    );
+    expect(events.body.events[0]).toMatchObject({ type: 'login', code: 'account_locked' });
+  });
+});
