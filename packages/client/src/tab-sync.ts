@@ -11,14 +11,37 @@ export interface TabMessage {
  * the client's in-process single flight is all there is.
  */
 export interface TabSync {
-  /** Runs `work` while holding the session's lock in every tab of the origin. */
-  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` while holding the session's lock in every tab of the origin; `contended` tells it that
+   * another tab held the lock first (and may just have refreshed).
+   */
+  exclusive<T>(work: (contended: boolean) => Promise<T>): Promise<T>;
   announce(message: TabMessage): void;
   close(): void;
 }
 
 interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, callback: (lock: unknown) => Promise<T>): Promise<T>;
+  request<T>(
+    name: string,
+    options: { ifAvailable: true },
+    callback: (lock: unknown) => Promise<T>,
+  ): Promise<T>;
+}
+
+async function withLock<T>(
+  locks: LockManagerLike,
+  name: string,
+  work: (contended: boolean) => Promise<T>,
+): Promise<T> {
+  let held = false;
+  const uncontended = await locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (lock === null) return undefined;
+    held = true;
+    return { value: await work(false) };
+  });
+  if (held && uncontended) return uncontended.value;
+  return locks.request(name, () => work(true));
 }
 
 export function createTabSync(
@@ -35,7 +58,7 @@ export function createTabSync(
       : undefined;
   if (channel) channel.onmessage = (event: MessageEvent<TabMessage>) => receive(event.data);
   return {
-    exclusive: (work) => (locks ? locks.request(`gatehouse:${name}:refresh`, work) : work()),
+    exclusive: (work) => (locks ? withLock(locks, `gatehouse:${name}:refresh`, work) : work(false)),
     announce: (message) => channel?.postMessage(message),
     close: () => channel?.close(),
   };

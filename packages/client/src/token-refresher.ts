@@ -24,6 +24,8 @@ export interface RefresherOptions {
 /** No timer fires sooner than this after another: whatever a clock says, refreshing cannot spin. */
 const MIN_TIMER_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long a tab that waited for the refresh lock gives the other tab's write to reach its storage. */
+const STORAGE_SETTLE_MS = 250;
 
 /**
  * Access tokens, refreshed ahead of expiry on the server's clock, one refresh at a time: in this process
@@ -44,8 +46,27 @@ export function createTokenRefresher(options: RefresherOptions) {
   const isExpired = (session: TokenSession) =>
     clock.now() >= (tokenTimes(session.accessToken)?.expiresAt ?? Number.POSITIVE_INFINITY);
 
-  async function refreshHoldingLock(stale: TokenSession): Promise<TokenSession> {
-    const current = state.read();
+  /**
+   * Each tab of Chromium holds its own copy of `localStorage`, updated from the others a moment later: a tab
+   * that waited for the lock may not see yet what the tab before it stored. It waits that moment before
+   * deciding the refresh is still to do.
+   */
+  async function settledRead(stale: TokenSession, contended: boolean) {
+    const deadline = Date.now() + (contended ? STORAGE_SETTLE_MS : 0);
+    let current = state.read();
+    while (
+      current?.kind === 'token' &&
+      current.refreshToken === stale.refreshToken &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      current = state.read();
+    }
+    return current;
+  }
+
+  async function refreshHoldingLock(stale: TokenSession, contended: boolean): Promise<TokenSession> {
+    const current = await settledRead(stale, contended);
     if (current?.kind !== 'token') {
       const code = state.gone();
       throw new GatehouseClientError('Signed out', { transient: false, ...(code ? { code } : {}) });
@@ -74,7 +95,7 @@ export function createTokenRefresher(options: RefresherOptions) {
   /** Refreshes `stale` — or answers the session another call or tab already refreshed it into. */
   function refresh(stale: TokenSession): Promise<TokenSession> {
     refreshing ??= state
-      .exclusive(() => refreshHoldingLock(stale))
+      .exclusive((contended) => refreshHoldingLock(stale, contended))
       .finally(() => {
         refreshing = undefined;
       });
