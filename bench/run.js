@@ -1,14 +1,12 @@
-import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { fleetSection } from './fleet.js';
 import { markdownTable } from './markdown-table.js';
+import { createPostgresDatabase, startServer } from './servers.js';
 import { verifierSection } from './verify.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -23,50 +21,6 @@ const PASSWORD = 'correct horse battery staple';
 const API_KEYS = 100_000;
 const API_KEYS_IN_ROTATION = 1000;
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
-
-/**
- * Forks bench/servers/<name>.js, which listens on a free port of 127.0.0.1 and sends it over IPC, with
- * anything else the run needs from it (Gatehouse: `apiKeys`, plain-text keys it seeded).
- */
-async function startServer(name, env = {}) {
-  const child = fork(path.join(BENCH_DIR, 'servers', `${name}.js`), { env: { ...process.env, ...env } });
-  const { port, ...details } = await new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`${name} server exited (code ${code}) before listening`)));
-  });
-  return {
-    ...details,
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      const exited = once(child, 'exit');
-      child.disconnect();
-      await exited;
-    },
-  };
-}
-
-async function onPostgres(statement) {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A database of the run's own on POSTGRES_URL's server, or why there is none (its rows are then skipped). */
-async function createPostgresDatabase() {
-  const name = `gatehouse_bench_${randomBytes(6).toString('hex')}`;
-  try {
-    await onPostgres(`CREATE DATABASE ${name}`);
-  } catch (error) {
-    return { unavailable: `no PostgreSQL at ${POSTGRES_URL}: ${error.message}` };
-  }
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return { url: url.href, drop: () => onPostgres(`DROP DATABASE ${name} WITH (FORCE)`) };
-}
 
 const run = (options, duration) => autocannon({ connections: CONNECTIONS, ...options, duration });
 
@@ -278,7 +232,7 @@ ${verdict}
 
 const loadAverage = os.loadavg()[0];
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
-const postgres = await createPostgresDatabase();
+const postgres = await createPostgresDatabase(POSTGRES_URL);
 const servers = [];
 async function start(name, env) {
   const server = await startServer(name, env);
@@ -297,8 +251,13 @@ try {
     ? postgres
     : await start('gatehouse', { ...gatehouseEnv, BENCH_DATABASE_URL: postgres.url });
   const rows = await benchmark(baseline.url, gatehouse, postgresGatehouse);
-  // The verifier's rows (in-process, against raw jose) under their own heading; the servers are idle by now.
-  const markdown = `${report(rows, loadAverage)}\n${await verifierSection('npm run bench')}`;
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+  // The verifier's rows (in-process, against raw jose) and the fleet's, each under its own heading.
+  const markdown = [
+    report(rows, loadAverage),
+    await verifierSection('npm run bench'),
+    await fleetSection('npm run bench'),
+  ].join('\n');
   await writeFile(path.join(BENCH_DIR, 'RESULTS.md'), markdown);
   console.log(markdown);
 } finally {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { openGatehouse } from '../packages/server/dist/gatehouse.js';
 import { buildApp } from '../packages/server/dist/http/app.js';
 import { createLogger } from '../packages/server/dist/logger.js';
 import { markdownTable } from './markdown-table.js';
+import { replaceSection } from './results-file.js';
 
 // @gatehouse/verify measured against raw jose.jwtVerify in the same process and run: local verification of
 // distinct tokens (the cache cannot help) must keep ≥ 0.9 of jose's rate, and a repeated token (the cache)
@@ -195,19 +196,8 @@ export async function verifierSection(command = 'npm run bench:verify') {
   }
 }
 
-/** Replaces the verifier's section of RESULTS.md (always the last one), keeping the rest of the file. */
-async function writeSection(markdown) {
-  const current = await readFile(RESULTS, 'utf8').catch((error) => {
-    if (error.code === 'ENOENT') return '';
-    throw error;
-  });
-  const at = current.indexOf(`\n${HEADING}\n`);
-  const kept = at === -1 ? current.trimEnd() : current.slice(0, at).trimEnd();
-  await writeFile(RESULTS, `${kept ? `${kept}\n\n` : ''}${markdown}`);
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const markdown = await verifierSection();
-  await writeSection(markdown);
+  await replaceSection(RESULTS, HEADING, markdown);
   console.log(markdown);
 }

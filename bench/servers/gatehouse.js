@@ -14,15 +14,21 @@ const config = loadConfig({
     // Per-IP limits would answer the load generator, one IP, with 429.
     GATEHOUSE_LOGIN_RATE_LIMIT: '0',
     GATEHOUSE_KEY_VERIFY_RATE_LIMIT: '0',
+    ...(process.env.BENCH_REDIS_URL ? { GATEHOUSE_REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
   },
 });
 const gatehouse = await openGatehouse({ config, logger: createLogger(config.logLevel) });
-const seedCount = Number(process.env.BENCH_API_KEYS);
+// A second instance on a database another one seeded seeds nothing (BENCH_API_KEYS=0).
+const seedCount = Number(process.env.BENCH_API_KEYS ?? 0);
 const seedStarted = performance.now();
-const apiKeys = await seedApiKeys(gatehouse, seedCount, Number(process.env.BENCH_API_KEYS_KEPT));
-console.error(
-  `seeded ${seedCount} API keys into ${gatehouse.store.dialect} in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
-);
+const apiKeys = seedCount
+  ? await seedApiKeys(gatehouse, seedCount, Number(process.env.BENCH_API_KEYS_KEPT))
+  : [];
+if (seedCount) {
+  console.error(
+    `seeded ${seedCount} API keys into ${gatehouse.store.dialect} in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+  );
+}
 const app = await buildApp(gatehouse);
 await app.listen({ port: 0, host: '127.0.0.1' });
 gatehouse.startBackgroundWork();

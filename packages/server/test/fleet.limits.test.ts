@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken } from './support/admin.js';
+import { recordApiKeyUse } from '../src/store/api-keys-store.js';
+import { adminToken, clientWithKey } from './support/admin.js';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
@@ -92,5 +93,40 @@ describe.runIf(testDialect === 'postgres')('one lockout counter across three ins
       },
     );
     expect(events.body.events[0]).toMatchObject({ type: 'login', code: 'account_locked' });
+  });
+});
+
+describe.runIf(testDialect === 'postgres')('last-use batches from several instances', () => {
+  let database: TestDatabase;
+  let instances: TestServer[];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    instances = [await startTestServer(database), await startTestServer(database)];
+  });
+  afterAll(async () => {
+    await Promise.all(instances.map((instance) => instance.close()));
+    await database?.drop();
+  });
+
+  it('overlapping batches written at once never deadlock', async () => {
+    const admin = await adminToken(instances[0]!);
+    const { clientId } = await clientWithKey(instances[0]!, admin);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const key = await call(instances[0]!.url, 'POST', `/v1/admin/clients/${clientId}/keys`, {
+        token: admin,
+        body: { name: `k${i}`, scopes: ['agent'] },
+      });
+      ids.push(key.body.id);
+    }
+    // Each instance holds the same keys in a different order, as their own traffic would have noted them.
+    const batch = (order: string[], at: number) => new Map(order.map((id) => [id, at]));
+    for (let round = 0; round < 10; round++) {
+      const at = Date.now() + round;
+      await Promise.all([
+        recordApiKeyUse(instances[0]!.gatehouse.store.db, batch(ids, at)),
+        recordApiKeyUse(instances[1]!.gatehouse.store.db, batch([...ids].reverse(), at + 1)),
+      ]);
+    }
   });
 });

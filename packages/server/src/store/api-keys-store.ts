@@ -73,11 +73,16 @@ export async function revokeApiKey(db: Kysely<Database>, id: string, now: number
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Writes a batch of last-use times; a time never moves backwards (another instance may have a later one). */
+/**
+ * Writes a batch of last-use times; a time never moves backwards (another instance may have a later one).
+ * Rows are updated in id order: two instances writing overlapping batches then lock them in the same order
+ * and one waits for the other, instead of each holding a row the other needs (a deadlock).
+ */
 export async function recordApiKeyUse(db: Kysely<Database>, uses: Map<string, number>): Promise<void> {
   if (uses.size === 0) return;
+  const inLockOrder = [...uses].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   await db.transaction().execute(async (trx) => {
-    for (const [id, at] of uses) {
+    for (const [id, at] of inLockOrder) {
       await trx
         .updateTable('api_keys')
         .set({ last_used_at: at })
