@@ -1,3 +1,5 @@
+export * from './token-format.js';
+
 /**
  * The one registry of reason codes. Responses, events, metrics, `doctor` and docs/reason-codes.md take
  * their words from here; a new failure gets a code here first, and a code is never reused.

@@ -1,14 +1,8 @@
+import { accessTokenFormat, hasAccessTokenShape, wellFormedKid } from '@gatehouse/codes';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { HeldKey, JwksCache } from './jwks-cache.js';
 import type { ResolvedOptions } from './options.js';
 import { type AccessTokenClaims, RefusalError } from './results.js';
-
-/** RFC 9068 media type of Gatehouse access tokens: an ID token or any other JWT is never accepted. */
-const ACCESS_TOKEN_TYP = 'at+jwt';
-// The limits and shapes the server applies (packages/server/src/tokens/access-tokens.ts), so both refuse alike.
-const MAX_TOKEN_LENGTH = 8192;
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
 
 function unverifiedIssuer(token: string): string | undefined {
   try {
@@ -21,7 +15,7 @@ function unverifiedIssuer(token: string): string | undefined {
 
 /** The header's alg and kid, refused in the server's order: structure, algorithm, then key. */
 function readHeader(token: string, algorithms: readonly string[]): { alg: string; kid: string | undefined } {
-  if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) {
+  if (!hasAccessTokenShape(token)) {
     throw new RefusalError('token_malformed', { detail: 'Not three base64url segments separated by dots' });
   }
   let header: ReturnType<typeof decodeProtectedHeader>;
@@ -36,7 +30,7 @@ function readHeader(token: string, algorithms: readonly string[]): { alg: string
       detail: `alg "${alg.slice(0, 20)}" is not one of ${algorithms.join(', ')}`,
     });
   }
-  const kid = typeof header.kid === 'string' && KID_SHAPE.test(header.kid) ? header.kid : undefined;
+  const kid = wellFormedKid(header.kid);
   return { alg, kid };
 }
 
@@ -115,7 +109,7 @@ export function createAccessTokenVerifier(
         algorithms: [key.alg],
         issuer: options.issuer,
         audience: options.audience,
-        typ: ACCESS_TOKEN_TYP,
+        typ: accessTokenFormat.typ,
         clockTolerance: options.clockSkewSeconds,
         currentDate: new Date(clock.now()),
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],

@@ -1,3 +1,4 @@
+import { accessTokenFormat, hasAccessTokenShape, wellFormedKid } from '@gatehouse/codes';
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
@@ -33,13 +34,6 @@ export interface AccessTokenOptions {
   cacheSize?: number;
   onCacheLookup?: (hit: boolean) => void;
 }
-
-/** RFC 9068 media type of JWT access tokens; checked on verify so an ID token or other JWT is never accepted. */
-const ACCESS_TOKEN_TYP = 'at+jwt';
-const MAX_TOKEN_LENGTH = 8192;
-// The signature may be empty (`alg: none`): such a token is refused by its algorithm, which names the attack.
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
 
 function unverifiedIssuer(token: string): string | undefined {
   try {
@@ -108,7 +102,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   }
 
   async function verifySignatureAndClaims(token: string): Promise<AccessClaims> {
-    if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) {
+    if (!hasAccessTokenShape(token)) {
       throw new GatehouseError('token_malformed', {
         detail: 'Not three base64url segments separated by dots',
       });
@@ -126,7 +120,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       });
     }
     // The key comes from our keyring only: jku, x5u, jwk and x5c headers are never followed.
-    const kid = typeof header.kid === 'string' && KID_SHAPE.test(header.kid) ? header.kid : undefined;
+    const kid = wellFormedKid(header.kid);
     const key = kid ? keyring.verificationKey(kid) : undefined;
     if (!key) {
       const tokenIssuer = unverifiedIssuer(token);
@@ -148,7 +142,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
         algorithms: [key.alg],
         issuer,
         audience,
-        typ: ACCESS_TOKEN_TYP,
+        typ: accessTokenFormat.typ,
         clockTolerance: clockSkewSeconds,
         currentDate: new Date(clock.now()),
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
@@ -191,7 +185,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
         jti: uuidv7(),
       };
       const token = await new SignJWT(claims)
-        .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYP })
+        .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: accessTokenFormat.typ })
         .sign(signer.key);
       return { token, expiresIn: ttl, claims };
     },
