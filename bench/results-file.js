@@ -17,5 +17,5 @@ export async function replaceSection(file, heading, markdown) {
   const next = current.indexOf('\n## ', start + heading.length + 1);
   const before = current.slice(0, start).trimEnd();
   const after = next === -1 ? '' : current.slice(next).trim();
-  await writeFile(file, [before, markdown.trimEnd(), after].filter(Boolean).join('\n\n') + '\n');
+  await writeFile(file, `${[before, markdown.trimEnd(), after].filter(Boolean).join('\n\n')}\n`);
 }

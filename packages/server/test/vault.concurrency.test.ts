@@ -102,14 +102,15 @@ describe('the refresh lease, on the database itself', () => {
   });
 });
 
-// The lease is a row in the database, not a flag in memory: two instances on one PostgreSQL share it.
+// The lease is a row in the database, not a flag in memory: three instances on one PostgreSQL share it.
 describe.skipIf(testDialect !== 'postgres')(
-  'two Gatehouse instances on one PostgreSQL refresh a connection once (on SQLite, the embedded single-instance mode, there is no second instance to race)',
+  'three Gatehouse instances on one PostgreSQL refresh a connection once (on SQLite, the embedded single-instance mode, there is no second instance to race)',
   () => {
     let provider: TestOAuthProvider;
     let database: TestDatabase;
     let first: TestServer;
     let second: TestServer;
+    let third: TestServer;
     let key: string;
     const clock = offsetClock();
     const shared = { GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test' };
@@ -117,32 +118,33 @@ describe.skipIf(testDialect !== 'postgres')(
       provider = await startOAuthProvider({ clients: 2 });
       provider.setLatency(300);
       database = await createTestDatabase();
-      // Background refreshers tick every second on both instances, racing each other and the requests.
+      // Background refreshers tick every second on every instance, racing each other and the requests.
       const env = { ...shared, GATEHOUSE_VAULT_REFRESH_INTERVAL: '1s' };
       first = await startTestServer(database, { clock, env });
       second = await startTestServer(database, { clock, env });
+      third = await startTestServer(database, { clock, env });
       key = (await clientWithKey(first, await adminToken(first), ['vault:read'])).key;
     });
     afterAll(async () => {
-      await Promise.all([first?.close(), second?.close()]);
+      await Promise.all([first?.close(), second?.close(), third?.close()]);
       await database?.drop();
       await provider?.close();
     });
 
-    it('twenty requests spread over both instances at expiry: one upstream refresh', async () => {
+    it('twenty requests spread over the three instances at expiry: one upstream refresh', async () => {
       const client = provider.clients[0]!;
       await first.gatehouse.vault.create(connectionBody(provider, client, { name: 'shared' }) as never);
       clock.advance(600_000);
 
-      const { statuses, tokens } = await tokensAtOnce([first.url, second.url], 'shared', key);
+      const { statuses, tokens } = await tokensAtOnce([first.url, second.url, third.url], 'shared', key);
       expect([...statuses]).toEqual([200]);
       expect(tokens.size).toBe(1);
-      // Give both background refreshers a few ticks: the new token is not due, so nobody refreshes again.
+      // Give every background refresher a few ticks: the new token is not due, so nobody refreshes again.
       await new Promise((resolve) => setTimeout(resolve, 2500));
       expect(provider.grantsIssued(client.clientId)).toBe(2);
     });
 
-    it('both background refreshers tick on a due connection: one upstream refresh', async () => {
+    it('every background refresher ticks on a due connection: one upstream refresh', async () => {
       const client = provider.clients[1]!;
       const { refreshToken } = await provider.mintRefreshToken(client.clientId);
       await second.gatehouse.vault.create(
