@@ -21,6 +21,7 @@ import { vaultRoutes } from './routes/vault.js';
 import { vaultAdminRoutes } from './routes/vault-admin.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ProblemSchema, UserSchema } from './schemas.js';
+import { staticDocuments } from './static-documents.js';
 import type { App } from './types.js';
 
 const REQUEST_ID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -64,6 +65,7 @@ function answerUnparseableRequest(error: Error, socket: Socket): void {
 
 export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   const { config } = gatehouse;
+  const answerStaticDocument = staticDocuments(gatehouse);
   const app = Fastify({
     loggerInstance: gatehouse.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -79,6 +81,7 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
         // A draining instance closes each connection after its response, so no client is left holding an
         // idle keep-alive connection when the listener closes (its next request would meet a reset).
         if (gatehouse.isDraining()) response.setHeader('connection', 'close');
+        if (answerStaticDocument(request, response)) return;
         handler(request, response);
       }),
     requestIdHeader: false,
