@@ -118,6 +118,32 @@ describe.runIf(testDialect === 'postgres')('instances as processes, through PgBo
     expect(await timeUntil(async () => (await verify()).body.code === 'client_inactive')).toBeLessThan(1000);
   });
 
+  it('keys rotate on one: every token any instance signs, before or after, verifies on all of them', async () => {
+    const kidOf = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
+    const before = (await signUp(instances[0]!.url)).access_token;
+    const rotated = await gatehouseCli(['keys', 'rotate', '--json'], env);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    // Each instance re-reads the keyring within GATEHOUSE_KEYRING_REFRESH_SECONDS (5 s); meanwhile some sign
+    // with the old key and some with the new one, and every token must verify everywhere all along.
+    const kids = new Set<string>();
+    const deadline = Date.now() + 7000;
+    while (Date.now() < deadline) {
+      for (const signer of instances) {
+        const { access_token } = await signUp(signer.url);
+        kids.add(kidOf(access_token));
+        for (const verifier of instances) {
+          for (const token of [access_token, before]) {
+            const me = await call(verifier.url, 'GET', '/v1/auth/me', { token });
+            expect(me.status, me.text).toBe(200);
+          }
+        }
+      }
+      await sleep(250);
+    }
+    expect(kids.size).toBe(2);
+  });
+
   it('twenty concurrent refreshes of one token over the three instances get one successor', async () => {
     const { refresh_token } = await signUp(instances[0]!.url);
     const answers = await Promise.all(
