@@ -42,16 +42,17 @@ export function createRateCounter(options: {
 
   const inDatabase = async (key: string, windowMs: number): Promise<RateCount> => {
     const now = clock.now();
-    const windowStart = now - (now % windowMs);
-    return { count: await countRequest(db, key, windowStart), resetInMs: windowStart + windowMs - now };
+    const { count, windowStart } = await countRequest(db, key, now, windowMs);
+    return { count, resetInMs: windowStart + windowMs - now };
   };
 
   const windows = new LRUCache<string, { start: number; count: number }>({ max: 100_000 });
   const inMemory = async (key: string, windowMs: number): Promise<RateCount> => {
     const now = clock.now();
-    const start = now - (now % windowMs);
     const window = windows.get(key);
-    const count = window?.start === start ? window.count + 1 : 1;
+    const current = window !== undefined && window.start > now - windowMs;
+    const start = current ? window.start : now;
+    const count = current ? window.count + 1 : 1;
     windows.set(key, { start, count });
     return { count, resetInMs: start + windowMs - now };
   };
