@@ -8,6 +8,8 @@ import { createGatehouseClient, type GatehouseClient } from '../src/index.js';
 import { FAST_RETRY, recorder, sleep } from './support/client.js';
 
 const adminUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** A pooler holds a query for its query_wait_timeout (5 s in the tests) before failing it: outlast that. */
+const OUTAGE_MS = process.env.GATEHOUSE_TEST_POSTGRES_POOLER_URL ? 6500 : 1000;
 
 async function postgresAdmin(sql: string) {
   const client = new pg.Client({ connectionString: adminUrl });
@@ -76,7 +78,7 @@ describe(`503 storage_unavailable while refreshing (${testDialect})`, () => {
 
     const giveBack = await takeStorageAway(database);
     const call = client.fetch(`${server.url}/v1/auth/me`);
-    await sleep(1000);
+    await sleep(OUTAGE_MS);
     await giveBack();
 
     expect((await call).status).toBe(200);

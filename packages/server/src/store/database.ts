@@ -118,6 +118,10 @@ export function openStore(target: DatabaseTarget, onConnectionError: (error: Err
     },
   });
   pool.on('error', onConnectionError);
+  // The pool listens for errors only on idle connections. One in use that is cut (PostgreSQL restarting, a
+  // pooler closing it) emits an error too, which without a listener would end the process; the query on it
+  // fails on its own, as storage_unavailable.
+  pool.on('connect', (client) => client.on('error', onConnectionError));
   const db = new Kysely<Database>({ dialect: withStorageErrors(new PoolerSafePostgresDialect({ pool })) });
   return { db, dialect: 'postgres', description: redactUrl(target.url), close: () => db.destroy() };
 }
