@@ -1,45 +1,12 @@
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSWORD, uniqueEmail } from '../../server/test/support/http.js';
-import { type TestDatabase, testDialect } from '../../server/test/support/test-database.js';
+import { type TestDatabase, takeDatabaseAway, testDialect } from '../../server/test/support/test-database.js';
 import { type TestServer, useTestServer } from '../../server/test/support/test-server.js';
 import { createGatehouseClient, type GatehouseClient } from '../src/index.js';
 import { FAST_RETRY, recorder, sleep } from './support/client.js';
 
-const adminUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** A pooler holds a query for its query_wait_timeout (5 s in the tests) before failing it: outlast that. */
 const OUTAGE_MS = process.env.GATEHOUSE_TEST_POSTGRES_POOLER_URL ? 6500 : 1000;
-
-async function postgresAdmin(sql: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Makes the database unusable the way operators meet it: on SQLite another process holds it locked, on
- * PostgreSQL it refuses connections. Answers the function that gives it back.
- */
-async function takeStorageAway(database: TestDatabase): Promise<() => Promise<void>> {
-  if (database.dialect === 'sqlite') {
-    const intruder = new Database(database.url.slice('sqlite:'.length));
-    intruder.pragma('busy_timeout = 0');
-    intruder.exec('begin exclusive');
-    return async () => {
-      intruder.exec('rollback');
-      intruder.close();
-    };
-  }
-  const name = new URL(database.url).pathname.slice(1);
-  await postgresAdmin(`alter database ${name} allow_connections false`);
-  await postgresAdmin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`);
-  return () => postgresAdmin(`alter database ${name} allow_connections true`);
-}
 
 describe(`503 storage_unavailable while refreshing (${testDialect})`, () => {
   let server: TestServer;
@@ -76,7 +43,7 @@ describe(`503 storage_unavailable while refreshing (${testDialect})`, () => {
     await client.signUp({ email: uniqueEmail('outage'), password: PASSWORD });
     await sleep(2500);
 
-    const giveBack = await takeStorageAway(database);
+    const giveBack = await takeDatabaseAway(database);
     const call = client.fetch(`${server.url}/v1/auth/me`);
     await sleep(OUTAGE_MS);
     await giveBack();

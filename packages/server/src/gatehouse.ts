@@ -43,6 +43,8 @@ export interface Gatehouse {
   clock: Clock;
   logger: Logger;
   store: Store;
+  /** The migrations this process applied as it opened (none when another had, or they were all in place). */
+  migrationsApplied: readonly string[];
   masterKey: MasterKey;
   installation: InstallationRow;
   keyring: Keyring;
@@ -106,7 +108,7 @@ export async function openGatehouse(options: {
     logger.warn({ err: error }, 'database connection lost'),
   );
   try {
-    await migrateToLatest(store.db, store.dialect);
+    const migrationsApplied = await migrateToLatest(store.db, store.dialect);
     const installation = await claimInstallation(store.db, {
       id: uuidv7(),
       master_key_fingerprint: masterKey.fingerprint,
@@ -248,6 +250,7 @@ export async function openGatehouse(options: {
       clock,
       logger,
       store,
+      migrationsApplied,
       masterKey,
       installation,
       keyring,

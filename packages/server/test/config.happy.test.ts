@@ -137,6 +137,15 @@ describe('configuration: defaults, overrides and the master key', () => {
     ).toEqual({ dialect: 'sqlite', path: '/abs/app.db' });
   });
 
+  it('accepts mysql:// and mariadb:// URLs as the MySQL/MariaDB dialect', () => {
+    for (const url of ['mysql://gh:secret@db:3306/gatehouse', 'mariadb://gh@db/gatehouse']) {
+      expect(loadConfig({ cwd: scratch, env: { GATEHOUSE_DATABASE_URL: url } }).database).toEqual({
+        dialect: 'mysql',
+        url,
+      });
+    }
+  });
+
   it('uses GATEHOUSE_PUBLIC_URL as the issuer without a trailing slash, and as the default audience', () => {
     const config = loadConfig({ cwd: scratch, env: { GATEHOUSE_PUBLIC_URL: 'https://auth.example.com/' } });
     expect(config.issuer).toBe('https://auth.example.com');

@@ -6,7 +6,12 @@ import { diagnoseInstallation } from '../src/doctor/diagnose-installation.js';
 import { generateMasterKey, loadMasterKey } from '../src/secrets/master-key.js';
 import { gatehouseCli } from './support/cli.js';
 import { type PgBouncer, startPgBouncer } from './support/pgbouncer.js';
-import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import {
+  createTestDatabase,
+  sharedDatabase,
+  type TestDatabase,
+  testDialect,
+} from './support/test-database.js';
 import { startTestServer } from './support/test-server.js';
 
 // The incidents: a secret generated at boot, a data directory anyone can read, a key that does not match
@@ -90,12 +95,12 @@ describe('gatehouse doctor checks the installation', () => {
   });
 
   it(
-    testDialect === 'postgres'
-      ? 'on PostgreSQL the clock check compares this host with the database server'
+    sharedDatabase
+      ? `on ${testDialect} the clock check compares this host with the database server`
       : 'on SQLite the clock check is not applicable: the database shares this host',
     () => {
       const clock = healthy.checks.find((check) => check.name === 'clock');
-      if (testDialect === 'postgres') {
+      if (sharedDatabase) {
         expect(clock?.ok).toBe(true);
         expect(clock?.detail).toMatch(
           /^Server \d{4}-\d\d-\d\dT[\d:.]+Z, database \d{4}-\d\d-\d\dT[\d:.]+Z: \d+s apart$/,
@@ -208,11 +213,14 @@ describe('gatehouse doctor checks the installation', () => {
   it('a database it cannot use: exit 1 with a failed database check (--json)', async () => {
     const scratch = await mkdtemp(path.join(tmpdir(), 'gatehouse-doctor-down-'));
     try {
-      // PostgreSQL: nothing listens on port 1. SQLite: the file is not a database (SQLITE_NOTADB).
+      // PostgreSQL, MySQL: nothing listens on port 1. SQLite: the file is not a database (SQLITE_NOTADB).
       const notADatabase = path.join(scratch, 'gatehouse.db');
       await writeFile(notADatabase, 'not a database '.repeat(20));
-      const url =
-        testDialect === 'postgres' ? 'postgres://postgres@127.0.0.1:1/gatehouse' : `sqlite:${notADatabase}`;
+      const url = {
+        postgres: 'postgres://postgres@127.0.0.1:1/gatehouse',
+        mysql: 'mysql://root@127.0.0.1:1/gatehouse',
+        sqlite: `sqlite:${notADatabase}`,
+      }[testDialect];
       const result = await gatehouseCli(['doctor', '--json'], {
         GATEHOUSE_DATA_DIR: scratch,
         GATEHOUSE_DATABASE_URL: url,
@@ -228,41 +236,36 @@ describe('gatehouse doctor checks the installation', () => {
   });
 });
 
-describe.runIf(testDialect === 'postgres')(
-  'doctor on PostgreSQL: a host clock off the database clock',
-  () => {
-    let database: TestDatabase;
-    beforeAll(async () => {
-      database = await createTestDatabase();
-    });
-    afterAll(async () => {
-      await database?.drop();
-    });
+describe.runIf(sharedDatabase)(`doctor on ${testDialect}: a host clock off the database clock`, () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
 
-    it('fails the clock check, naming both times and how far apart they are', async () => {
-      const server = await startTestServer(database, { clock: { now: () => Date.now() + 5_000 } });
-      try {
-        const { gatehouse } = server;
-        const report = await diagnoseInstallation({
-          config: gatehouse.config,
-          clock: gatehouse.clock,
-          store: gatehouse.store,
-          masterKey: gatehouse.masterKey,
-          installationFingerprint: gatehouse.installation.master_key_fingerprint,
-          keyring: gatehouse.keyring,
-        });
-        expect(report.ok).toBe(false);
-        const clock = report.checks.find((check) => check.name === 'clock');
-        expect(clock?.ok).toBe(false);
-        expect(clock?.detail).toMatch(
-          /^Server \S+Z, database \S+Z: 5s apart; synchronise the clocks \(NTP\)$/,
-        );
-      } finally {
-        await server.close();
-      }
-    });
-  },
-);
+  it('fails the clock check, naming both times and how far apart they are', async () => {
+    const server = await startTestServer(database, { clock: { now: () => Date.now() + 5_000 } });
+    try {
+      const { gatehouse } = server;
+      const report = await diagnoseInstallation({
+        config: gatehouse.config,
+        clock: gatehouse.clock,
+        store: gatehouse.store,
+        masterKey: gatehouse.masterKey,
+        installationFingerprint: gatehouse.installation.master_key_fingerprint,
+        keyring: gatehouse.keyring,
+      });
+      expect(report.ok).toBe(false);
+      const clock = report.checks.find((check) => check.name === 'clock');
+      expect(clock?.ok).toBe(false);
+      expect(clock?.detail).toMatch(/^Server \S+Z, database \S+Z: 5s apart; synchronise the clocks \(NTP\)$/);
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe.runIf(testDialect === 'postgres')('doctor on PostgreSQL: a connection pooler', () => {
   let database: TestDatabase;

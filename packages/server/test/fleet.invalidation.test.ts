@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call, signUp } from './support/http.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import { createTestDatabase, sharedDatabase, type TestDatabase } from './support/test-database.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 // Several instances are the PostgreSQL deployment; SQLite is the embedded, single-instance one.
@@ -22,7 +22,7 @@ async function timeUntil(refused: () => Promise<boolean>): Promise<number> {
 }
 
 function changesReachTheOtherInstance(label: string, env: () => Record<string, string>, withinMs: number) {
-  describe.runIf(testDialect === 'postgres')(`two instances, changes carried by ${label}`, () => {
+  describe.runIf(sharedDatabase)(`two instances, changes carried by ${label}`, () => {
     let database: TestDatabase;
     let first: TestServer;
     let second: TestServer;
@@ -94,7 +94,7 @@ changesReachTheOtherInstance('the database poll', () => ({}), 1000);
 // The poll is set to a minute here, so only Redis can carry the change in time.
 let redis: RedisServer;
 beforeAll(async () => {
-  if (testDialect === 'postgres') redis = await startRedisServer();
+  if (sharedDatabase) redis = await startRedisServer();
 });
 afterAll(async () => {
   await redis?.stop();
@@ -105,7 +105,7 @@ changesReachTheOtherInstance(
   500,
 );
 
-describe.runIf(testDialect === 'postgres')('Redis goes away: the database poll still carries changes', () => {
+describe.runIf(sharedDatabase)('Redis goes away: the database poll still carries changes', () => {
   let database: TestDatabase;
   let ownRedis: RedisServer;
   let first: TestServer;

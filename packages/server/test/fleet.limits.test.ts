@@ -3,12 +3,12 @@ import { recordApiKeyUse } from '../src/store/api-keys-store.js';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import { createTestDatabase, sharedDatabase, type TestDatabase } from './support/test-database.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 // Three instances behind one balancer: a client that spreads its attempts over them meets one limit, and
 // one lockout counter, not three. Redis holds the per-IP counters; when it goes away the database does.
-describe.runIf(testDialect === 'postgres')('limits and lockouts across three instances', () => {
+describe.runIf(sharedDatabase)('limits and lockouts across three instances', () => {
   let database: TestDatabase;
   let redis: RedisServer;
   let instances: TestServer[];
@@ -57,7 +57,7 @@ describe.runIf(testDialect === 'postgres')('limits and lockouts across three ins
   });
 });
 
-describe.runIf(testDialect === 'postgres')('one lockout counter across three instances', () => {
+describe.runIf(sharedDatabase)('one lockout counter across three instances', () => {
   let database: TestDatabase;
   let instances: TestServer[];
   beforeAll(async () => {
@@ -94,7 +94,7 @@ describe.runIf(testDialect === 'postgres')('one lockout counter across three ins
   });
 });
 
-describe.runIf(testDialect === 'postgres')('last-use batches from several instances', () => {
+describe.runIf(sharedDatabase)('last-use batches from several instances', () => {
   let database: TestDatabase;
   let instances: TestServer[];
   beforeAll(async () => {

@@ -1,34 +1,26 @@
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
-import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import {
+  createTestDatabase,
+  sharedDatabase,
+  type TestDatabase,
+  takeDatabaseAway,
+  testDialect,
+} from './support/test-database.js';
 import { startTestServer, type TestServer, useTestServer } from './support/test-server.js';
 
-const adminUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 // Guards the auto-logout incident: when the server cannot decide, it says 503 (retry), never 401 (sign out).
-describe.runIf(testDialect === 'postgres')('the database goes away mid-run', () => {
+describe.runIf(sharedDatabase)(`the ${testDialect} database goes away mid-run`, () => {
   let database: TestDatabase;
   let server: TestServer;
-  let name: string;
+  let giveBack: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();
-    name = new URL(database.url).pathname.slice(1);
     server = await startTestServer(database, { env: { GATEHOUSE_CACHE_SECONDS: '0' } });
   });
   afterAll(async () => {
-    await admin(`alter database ${name} allow_connections true`);
+    await giveBack?.();
     await server.close();
     await database.drop();
   });
@@ -37,8 +29,7 @@ describe.runIf(testDialect === 'postgres')('the database goes away mid-run', () 
     const email = uniqueEmail();
     const { access_token, refresh_token } = await signUp(server.url, email);
 
-    await admin(`alter database ${name} allow_connections false`);
-    await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`);
+    giveBack = await takeDatabaseAway(database);
 
     const during = await Promise.all([
       call(server.url, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } }),
@@ -63,7 +54,8 @@ describe.runIf(testDialect === 'postgres')('the database goes away mid-run', () 
     });
     expect(tampered.body.code).toBe('token_signature_invalid');
 
-    await admin(`alter database ${name} allow_connections true`);
+    await giveBack();
+    giveBack = undefined;
     // A pooler between them (PgBouncer's server_login_retry) may hold the failure for a moment.
     await expect
       .poll(async () => (await call(server.url, 'GET', '/readyz')).status, { timeout: 10_000, interval: 250 })

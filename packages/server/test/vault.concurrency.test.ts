@@ -3,7 +3,7 @@ import { findVaultConnectionByName, takeRefreshLease } from '../src/store/vault-
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
 import { connectionBody, startOAuthProvider, type TestOAuthProvider } from './support/oauth-provider.js';
-import { createTestDatabase, type TestDatabase, testDialect } from './support/test-database.js';
+import { createTestDatabase, sharedDatabase, type TestDatabase } from './support/test-database.js';
 import { offsetClock, startTestServer, type TestServer, useTestServer } from './support/test-server.js';
 
 const CALLERS = 20;
@@ -103,7 +103,7 @@ describe('the refresh lease, on the database itself', () => {
 });
 
 // The lease is a row in the database, not a flag in memory: three instances on one PostgreSQL share it.
-describe.skipIf(testDialect !== 'postgres')(
+describe.runIf(sharedDatabase)(
   'three Gatehouse instances on one PostgreSQL refresh a connection once (on SQLite, the embedded single-instance mode, there is no second instance to race)',
   () => {
     let provider: TestOAuthProvider;

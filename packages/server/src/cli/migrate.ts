@@ -4,8 +4,12 @@ import { type CommonOptions, print, withCommonOptions, withGatehouse } from './c
 export function registerMigrate(program: Command): void {
   withCommonOptions(program.command('migrate').description('bring the database schema up to date')).action(
     async (options: CommonOptions) => {
-      const applied = await withGatehouse(options, async (gatehouse) => gatehouse.store.description);
-      print(options, { ok: true, database: applied }, `Database ${applied} is up to date.`);
+      const { database, applied } = await withGatehouse(options, async (gatehouse) => ({
+        database: gatehouse.store.description,
+        applied: gatehouse.migrationsApplied,
+      }));
+      const done = applied.length ? `Applied ${applied.join(', ')}. ` : '';
+      print(options, { ok: true, database, applied }, `${done}Database ${database} is up to date.`);
     },
   );
 }

@@ -22,9 +22,18 @@ function databaseTarget(raw: string | undefined, dataDir: string, cwd: string): 
     parseUrl('GATEHOUSE_DATABASE_URL', raw, ['postgres:', 'postgresql:']);
     return { dialect: 'postgres', url: raw };
   }
+  if (/^(mysql|mariadb):\/\//.test(raw)) {
+    const url = parseUrl('GATEHOUSE_DATABASE_URL', raw, ['mysql:', 'mariadb:']);
+    if (url.pathname.length <= 1) {
+      throw new ConfigError(
+        'GATEHOUSE_DATABASE_URL names no MySQL/MariaDB database (mysql://user@host:3306/DATABASE)',
+      );
+    }
+    return { dialect: 'mysql', url: raw };
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
     throw new ConfigError(
-      `GATEHOUSE_DATABASE_URL must be a file path, sqlite:PATH or postgres://… (got "${raw.split('://')[0]}://…")`,
+      `GATEHOUSE_DATABASE_URL must be a file path, sqlite:PATH, postgres://… or mysql://… (got "${raw.split('://')[0]}://…")`,
     );
   }
   const file = raw.startsWith('sqlite:') ? raw.slice('sqlite:'.length) : raw;

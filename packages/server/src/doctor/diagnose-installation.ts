@@ -132,9 +132,11 @@ export async function diagnoseInstallation(parts: {
 
   checkPublicUrl(trail, config);
 
-  const dbTime = await databaseTime(store.db, store.dialect).catch(() => undefined);
+  const dbTime = await databaseTime(store.db, store.dialect).catch((error: unknown) => error as Error);
   if (dbTime === undefined) {
     trail.skip('clock', `Server time ${toIso(clock.now())}; the database shares this host's clock`);
+  } else if (dbTime instanceof Error) {
+    trail.fail('clock', `Could not read the database server's clock: ${dbTime.message}`);
   } else {
     const difference = clock.now() - dbTime;
     const text = `Server ${toIso(clock.now())}, database ${toIso(dbTime)}: ${humanDuration(difference)} apart`;

@@ -75,12 +75,16 @@ const info = (row: SigningKeyRow): KeyInfo => ({
 
 export class MasterKeyMismatchError extends Error {}
 
+const STATE_ORDER = { active: 0, next: 1, retired: 2 } as const;
+
 async function buildSnapshot(
-  rows: SigningKeyRow[],
+  unordered: SigningKeyRow[],
   masterKey: MasterKey,
   now: number,
   previous?: Snapshot,
 ): Promise<Snapshot> {
+  // Active, next, then retired keys, oldest first within each: the order of the JWKS and of `keys list`.
+  const rows = [...unordered].sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
   const active = rows.find((row) => row.state === 'active');
   if (!active) throw new Error('The keyring has no active signing key');
   const verifiable = rows.filter((row) => row.state !== 'retired' || (row.verify_until ?? 0) > now);
@@ -100,10 +104,7 @@ async function buildSnapshot(
       );
     }
   }
-  const order = { active: 0, next: 1, retired: 2 } as const;
-  const jwks = JSON.stringify({
-    keys: [...verifiable].sort((a, b) => order[a.state] - order[b.state]).map(publicJwkOf),
-  });
+  const jwks = JSON.stringify({ keys: verifiable.map(publicJwkOf) });
   return { signer, verifiers, all: new Map(rows.map((row) => [row.kid, info(row)])), jwks };
 }
 

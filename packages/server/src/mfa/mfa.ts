@@ -173,8 +173,8 @@ export function createMfa(options: MfaOptions): Mfa {
 
   /**
    * Checks a code without spending it yet (the caller spends it atomically). A locked account is refused
-   * exactly like a wrong code, its right code included; as with passwords, a wrong code still counts while
-   * locked, so guessing on only lengthens the lock.
+   * exactly like a wrong code, its right code included; as with passwords, every code tried while locked
+   * counts, so guessing on only lengthens the lock.
    */
   async function proofOf(
     row: UserRow,
@@ -184,7 +184,8 @@ export function createMfa(options: MfaOptions): Mfa {
     const lockedUntil = await throttle.lockedUntil(row.email);
     const verdict = await judge(row, code, accepts);
     if (lockedUntil) {
-      if ('wrong' in verdict) await throttle.recordFailure(row.email);
+      // Counted right or wrong: were the right code spared the write, its timing would reveal it.
+      await throttle.recordFailure(row.email);
       throw new GatehouseError('account_locked', {
         publicCode: 'mfa_invalid',
         internal: `locked until ${toIso(lockedUntil)}`,

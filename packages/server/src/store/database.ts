@@ -1,17 +1,31 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, type Dialect, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type Dialect,
+  Kysely,
+  MysqlDialect,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+} from 'kysely';
 import { LRUCache } from 'lru-cache';
+import { createPool } from 'mysql2';
 import pg from 'pg';
+import type { DialectName } from './dialect.js';
 import type { Database } from './schema.js';
 import { withStorageErrors } from './storage-errors.js';
 
-export type DatabaseTarget = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
+export type DatabaseTarget =
+  | { dialect: 'sqlite'; path: string }
+  | { dialect: 'postgres'; url: string }
+  | { dialect: 'mysql'; url: string };
 
 export interface Store {
   db: Kysely<Database>;
-  dialect: DatabaseTarget['dialect'];
+  dialect: DialectName;
   /** A printable name of the database with any password removed, for logs. */
   description: string;
   close(): Promise<void>;
@@ -49,13 +63,24 @@ function withStatementCache(sqlite: SQLite.Database, size = 256): SQLite.Databas
 }
 
 /**
+ * SQLite runs DDL inside transactions. Kysely's adapter says it does not, and so migrates without any lock
+ * (its SQLite migration lock is a no-op): two processes starting on one new file would both create the
+ * tables. Saying so makes every migration run inside one IMMEDIATE transaction, one process after the other.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+/**
  * SQLite transactions begin IMMEDIATE: a deferred one that reads and then writes fails at once with
  * SQLITE_BUSY (no busy wait) when another process or instance wrote in between; taking the write lock up
  * front makes it wait its turn under busy_timeout instead.
  */
 function withImmediateTransactions(dialect: SqliteDialect): Dialect {
   return {
-    createAdapter: () => dialect.createAdapter(),
+    createAdapter: () => new TransactionalDdlSqliteAdapter(),
     createQueryCompiler: () => dialect.createQueryCompiler(),
     createIntrospector: (db) => dialect.createIntrospector(db),
     createDriver() {
@@ -97,7 +122,7 @@ function redactUrl(url: string): string {
   return parsed.href;
 }
 
-/** `onConnectionError` hears about idle pooled connections that died; the next query reports its own failure. */
+/** `onConnectionError` hears about pooled connections that died; the next query reports its own failure. */
 export function openStore(target: DatabaseTarget, onConnectionError: (error: Error) => void): Store {
   if (target.dialect === 'sqlite') {
     const db = new Kysely<Database>({
@@ -107,8 +132,13 @@ export function openStore(target: DatabaseTarget, onConnectionError: (error: Err
     });
     return { db, dialect: 'sqlite', description: `sqlite:${target.path}`, close: () => db.destroy() };
   }
+  if (target.dialect === 'mysql') return openMysql(target.url, onConnectionError);
+  return openPostgres(target.url, onConnectionError);
+}
+
+function openPostgres(url: string, onConnectionError: (error: Error) => void): Store {
   const pool = new pg.Pool({
-    connectionString: target.url,
+    connectionString: url,
     max: 10,
     connectionTimeoutMillis: 5000,
     // Epoch milliseconds are int8; they fit a JS number exactly (until the year 287396).
@@ -123,5 +153,35 @@ export function openStore(target: DatabaseTarget, onConnectionError: (error: Err
   // fails on its own, as storage_unavailable.
   pool.on('connect', (client) => client.on('error', onConnectionError));
   const db = new Kysely<Database>({ dialect: withStorageErrors(new PoolerSafePostgresDialect({ pool })) });
-  return { db, dialect: 'postgres', description: redactUrl(target.url), close: () => db.destroy() };
+  return { db, dialect: 'postgres', description: redactUrl(url), close: () => db.destroy() };
+}
+
+/**
+ * Each connection reads committed data, as PostgreSQL's do (InnoDB's default, REPEATABLE READ, would let a
+ * transaction that lost a race go on reading its stale snapshot), and runs in strict mode, so a value that
+ * does not fit is an error rather than a silent truncation.
+ */
+const MYSQL_SESSION = [
+  'set session transaction isolation level read committed',
+  "set session sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'",
+];
+
+function openMysql(url: string, onConnectionError: (error: Error) => void): Store {
+  const pool = createPool({
+    uri: url.replace(/^mariadb:/, 'mysql:'),
+    connectionLimit: 10,
+    connectTimeout: 5000,
+    charset: 'utf8mb4',
+    // SUM and AVG answer DECIMAL; epoch milliseconds and counts fit a JS number exactly.
+    decimalNumbers: true,
+  });
+  pool.on('connection', (connection) => connection.on('error', onConnectionError));
+  const dialect = new MysqlDialect({
+    pool,
+    async onCreateConnection(connection) {
+      for (const statement of MYSQL_SESSION) await connection.executeQuery(CompiledQuery.raw(statement));
+    },
+  });
+  const db = new Kysely<Database>({ dialect: withStorageErrors(dialect) });
+  return { db, dialect: 'mysql', description: redactUrl(url), close: () => db.destroy() };
 }

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { insertIfAbsent } from './dialect.js';
 import type { Database, InstallationTable } from './schema.js';
 
 export type InstallationRow = Omit<InstallationTable, 'singleton'>;
@@ -16,11 +17,7 @@ export async function claimInstallation(
   db: Kysely<Database>,
   candidate: InstallationRow,
 ): Promise<InstallationRow> {
-  await db
-    .insertInto('installation')
-    .values({ singleton: 1, ...candidate })
-    .onConflict((oc) => oc.column('singleton').doNothing())
-    .execute();
+  await insertIfAbsent(db, db.insertInto('installation').values({ singleton: 1, ...candidate }));
   const row = await readInstallation(db);
   if (!row) throw new Error('The installation row vanished right after it was written');
   return row;

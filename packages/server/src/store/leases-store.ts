@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { insertIfAbsent } from './dialect.js';
 import type { Database } from './schema.js';
 
 /**
@@ -9,11 +10,10 @@ export async function tryTakeLease(
   db: Kysely<Database>,
   lease: { name: string; holder: string; now: number; until: number },
 ): Promise<boolean> {
-  await db
-    .insertInto('leases')
-    .values({ name: lease.name, holder: lease.holder, until: 0 })
-    .onConflict((conflict) => conflict.column('name').doNothing())
-    .execute();
+  await insertIfAbsent(
+    db,
+    db.insertInto('leases').values({ name: lease.name, holder: lease.holder, until: 0 }),
+  );
   const result = await db
     .updateTable('leases')
     .set({ holder: lease.holder, until: lease.until })

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { insertIfAbsent } from './dialect.js';
 import type { Database, MfaBackupCodeTable, MfaChallengeTable, MfaTotpTable } from './schema.js';
 
 export type MfaTotpRow = MfaTotpTable;
@@ -14,13 +15,15 @@ export async function findTotp(db: Kysely<Database>, userId: string): Promise<Mf
  * user's authenticator is already confirmed — a confirmed secret is only ever removed by `disableMfa`.
  */
 export async function savePendingTotp(db: Kysely<Database>, row: MfaTotpRow): Promise<boolean> {
-  const { user_id: _userId, ...fields } = row;
-  const result = await db
-    .insertInto('mfa_totp')
-    .values(row)
-    .onConflict((oc) => oc.column('user_id').doUpdateSet(fields).where('mfa_totp.confirmed_at', 'is', null))
+  if (await insertIfAbsent(db, db.insertInto('mfa_totp').values(row))) return true;
+  const { user_id: userId, ...fields } = row;
+  const replaced = await db
+    .updateTable('mfa_totp')
+    .set(fields)
+    .where('user_id', '=', userId)
+    .where('confirmed_at', 'is', null)
     .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  return Number(replaced.numUpdatedRows) === 1;
 }
 
 /**

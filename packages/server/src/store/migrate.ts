@@ -1,4 +1,5 @@
 import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
+import type { DialectName } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -25,12 +26,10 @@ async function migrate(db: Kysely<Database>): Promise<string[]> {
  * transaction-scoped advisory lock held by a transaction that stays open while the migrations run: it works
  * through a transaction pooler, where a session lock (Kysely's default) would be taken on one server
  * connection and never released from another. (The PostgreSQL dialect's own migration lock is switched off
- * in database.ts.) SQLite has one writer; Kysely's lock table covers it.
+ * in database.ts.) On SQLite the migrations run in one IMMEDIATE transaction (database.ts). On MySQL Kysely takes `GET_LOCK` on
+ * the one connection that runs the migrations.
  */
-export async function migrateToLatest(
-  db: Kysely<Database>,
-  dialect: 'sqlite' | 'postgres',
-): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName): Promise<string[]> {
   if (dialect !== 'postgres') return migrate(db);
   return db.transaction().execute(async (lock) => {
     await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_ID)})`.execute(lock);

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { isMysql } from './dialect.js';
 import type { Database } from './schema.js';
 
 /**
@@ -12,18 +13,29 @@ export async function countRequest(
   now: number,
   windowMs: number,
 ): Promise<{ count: number; windowStart: number }> {
-  const current = sql<boolean>`rate_limits.window_start > ${now - windowMs}`;
-  const row = await db
-    .insertInto('rate_limits')
-    .values({ key, window_start: now, count: 1 })
-    .onConflict((conflict) =>
-      conflict.column('key').doUpdateSet({
-        count: sql`case when ${current} then rate_limits.count + 1 else 1 end`,
-        window_start: sql`case when ${current} then rate_limits.window_start else ${now} end`,
-      }),
-    )
-    .returning(['count', 'window_start'])
-    .executeTakeFirstOrThrow();
+  const windowStart = sql.ref('rate_limits.window_start');
+  const current = sql<boolean>`${windowStart} > ${now - windowMs}`;
+  // MySQL assigns left to right, each assignment seeing the ones before it: `count` reads the old window first.
+  const counted = {
+    count: sql<number>`case when ${current} then ${sql.ref('rate_limits.count')} + 1 else 1 end`,
+    window_start: sql<number>`case when ${current} then ${windowStart} else ${now} end`,
+  };
+  const firstRequest = (into: Kysely<Database>) =>
+    into.insertInto('rate_limits').values({ key, window_start: now, count: 1 });
+  const row = isMysql(db)
+    ? // No RETURNING on MySQL: the upsert's row lock, held to the end of the transaction, makes the read its own.
+      await db.transaction().execute(async (trx) => {
+        await firstRequest(trx).onDuplicateKeyUpdate(counted).execute();
+        return trx
+          .selectFrom('rate_limits')
+          .select(['count', 'window_start'])
+          .where('key', '=', key)
+          .executeTakeFirstOrThrow();
+      })
+    : await firstRequest(db)
+        .onConflict((conflict) => conflict.column('key').doUpdateSet(counted))
+        .returning(['count', 'window_start'])
+        .executeTakeFirstOrThrow();
   return { count: Number(row.count), windowStart: Number(row.window_start) };
 }
 

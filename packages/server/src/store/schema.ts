@@ -1,5 +1,5 @@
 /**
- * The one schema, portable across SQLite and PostgreSQL: ids are UUIDv7 strings, instants are UTC epoch
+ * The one schema, portable across SQLite, PostgreSQL and MySQL/MariaDB: ids are UUIDv7 strings, instants are UTC epoch
  * milliseconds (bigint), flags are 0/1 integers, lists are JSON text.
  */
 export interface InstallationTable {

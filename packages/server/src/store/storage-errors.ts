@@ -10,11 +10,28 @@ const UNAVAILABLE_NODE_CODES = new Set([
   'EHOSTUNREACH',
   'EAI_AGAIN',
 ]);
-// PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator intervention), 3D000 (no such database).
-const UNAVAILABLE_PG_STATE = /^(08|53|57P)|^3D000$/;
+// PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator
+// intervention), 3D000 (no such database), and 40001/40P01 (serialization failure, deadlock: retry).
+const UNAVAILABLE_PG_STATE = /^(08|53|57P)|^(3D000|40001|40P01)$/;
+// mysql2's codes for the same conditions on MySQL and MariaDB.
+const UNAVAILABLE_MYSQL_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_SERVER_SHUTDOWN',
+  'ER_NORMAL_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_BAD_DB_ERROR',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+]);
 const UNAVAILABLE_SQLITE = /^SQLITE_(CANTOPEN|IOERR|BUSY|LOCKED|READONLY|NOTADB|CORRUPT|FULL|AUTH|PERM)/;
 const UNAVAILABLE_MESSAGE =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|database connection is not open|Cannot use a pool after calling end/i;
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|database connection is not open|Cannot use a pool after calling end|connection is in closed state|Pool is closed/i;
 
 /** True when the error means the database cannot be reached or used right now, not that the query is wrong. */
 export function isStorageUnavailable(error: unknown): error is Error {
@@ -23,6 +40,7 @@ export function isStorageUnavailable(error: unknown): error is Error {
   return (
     UNAVAILABLE_NODE_CODES.has(code) ||
     UNAVAILABLE_PG_STATE.test(code) ||
+    UNAVAILABLE_MYSQL_CODES.has(code) ||
     UNAVAILABLE_SQLITE.test(code) ||
     UNAVAILABLE_MESSAGE.test(error.message)
   );

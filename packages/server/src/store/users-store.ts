@@ -1,16 +1,12 @@
 import type { Kysely, Updateable } from 'kysely';
+import { insertIfAbsent, isMysql } from './dialect.js';
 import type { Database, UserTable, UserTombstoneTable } from './schema.js';
 
 export type UserRow = UserTable;
 
 /** Inserts a user; false when the email (or id) is already taken. */
 export async function insertUser(db: Kysely<Database>, row: UserRow): Promise<boolean> {
-  const result = await db
-    .insertInto('users')
-    .values(row)
-    .onConflict((oc) => oc.doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  return insertIfAbsent(db, db.insertInto('users').values(row));
 }
 
 export async function findUserByEmail(db: Kysely<Database>, email: string): Promise<UserRow | undefined> {
@@ -75,11 +71,11 @@ export async function importUsers(db: Kysely<Database>, rows: UserRow[]): Promis
           throw new ImportConflict(`${row.email} already belongs to user ${holder.id}, not ${row.id}`);
         }
         const { id, ...fields } = row;
-        await trx
-          .insertInto('users')
-          .values(row)
-          .onConflict((oc) => oc.column('id').doUpdateSet(fields))
-          .execute();
+        const insert = trx.insertInto('users').values(row);
+        await (isMysql(trx)
+          ? insert.onDuplicateKeyUpdate(fields)
+          : insert.onConflict((oc) => oc.column('id').doUpdateSet(fields))
+        ).execute();
         await trx.deleteFrom('user_tombstones').where('id', '=', id).execute();
       }
       return {};

@@ -1,4 +1,5 @@
 import type { Kysely, Updateable } from 'kysely';
+import { insertIfAbsent } from './dialect.js';
 import type { Database, VaultConnectionTable } from './schema.js';
 
 export type VaultConnectionRow = VaultConnectionTable;
@@ -10,12 +11,7 @@ export type VaultRefreshPatch = Updateable<
 
 /** False when the name is taken. */
 export async function insertVaultConnection(db: Kysely<Database>, row: VaultConnectionRow): Promise<boolean> {
-  const result = await db
-    .insertInto('vault_connections')
-    .values(row)
-    .onConflict((oc) => oc.doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  return insertIfAbsent(db, db.insertInto('vault_connections').values(row));
 }
 
 export async function findVaultConnectionByName(

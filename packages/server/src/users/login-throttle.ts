@@ -13,7 +13,8 @@ const MAX_LOCK_SECONDS = 15 * 60;
 /**
  * Per-account brute-force protection. After `threshold` consecutive failures an account is locked for a delay
  * that doubles with each further failure (1 s, 2 s, 4 s … at most 15 minutes). A locked account is refused
- * exactly like a wrong password, so an attacker cannot tell; a success clears the counter. Unknown emails
+ * exactly like a wrong password and counts as a failure whatever was tried, so an attacker cannot tell; a
+ * success clears the counter. Unknown emails
  * are counted the same way (the same traces), and a sign-up clears its email's counter.
  */
 export interface LoginThrottle {

@@ -102,7 +102,8 @@ export function createUsers(
         ? await passwords.verify(row.password_hash, password)
         : await passwords.spendDecoy(password).then(() => ({ ok: false, needsRehash: false }));
       if (lockedUntil) {
-        if (!check.ok) await throttle.recordFailure(account);
+        // Counted right or wrong: were the right password spared the write, its timing would reveal it.
+        await throttle.recordFailure(account);
         throw lockedOut(lockedUntil);
       }
       if (!check.ok) {

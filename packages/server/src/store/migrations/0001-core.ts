@@ -1,9 +1,9 @@
 import type { Kysely, Migration } from 'kysely';
+import { createTable } from './create-table.js';
 
 export const coreMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('installation')
+    await createTable(db, 'installation')
       // One row per database: the fixed `singleton` key makes a concurrent first start insert it once.
       .addColumn('singleton', 'integer', (c) => c.primaryKey())
       .addColumn('id', 'varchar(36)', (c) => c.notNull())
@@ -11,8 +11,7 @@ export const coreMigration: Migration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .execute();
 
-    await db.schema
-      .createTable('signing_keys')
+    await createTable(db, 'signing_keys')
       .addColumn('kid', 'varchar(64)', (c) => c.primaryKey())
       .addColumn('alg', 'varchar(16)', (c) => c.notNull())
       .addColumn('state', 'varchar(16)', (c) => c.notNull())
@@ -24,8 +23,7 @@ export const coreMigration: Migration = {
       .addColumn('verify_until', 'bigint')
       .execute();
 
-    await db.schema
-      .createTable('users')
+    await createTable(db, 'users')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('email', 'varchar(320)', (c) => c.notNull().unique())
       .addColumn('name', 'varchar(200)')
@@ -36,15 +34,13 @@ export const coreMigration: Migration = {
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .execute();
 
-    await db.schema
-      .createTable('user_tombstones')
+    await createTable(db, 'user_tombstones')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('deleted_at', 'bigint', (c) => c.notNull())
       .addColumn('deleted_by', 'varchar(36)')
       .execute();
 
-    await db.schema
-      .createTable('sessions')
+    await createTable(db, 'sessions')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
       .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -58,8 +54,7 @@ export const coreMigration: Migration = {
       .execute();
     await db.schema.createIndex('sessions_user_id').on('sessions').column('user_id').execute();
 
-    await db.schema
-      .createTable('refresh_tokens')
+    await createTable(db, 'refresh_tokens')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('session_id', 'varchar(36)', (c) =>
         c.notNull().references('sessions.id').onDelete('cascade'),

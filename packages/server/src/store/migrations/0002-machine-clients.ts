@@ -1,9 +1,9 @@
 import type { Kysely, Migration } from 'kysely';
+import { createTable } from './create-table.js';
 
 export const machineClientsMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('clients')
+    await createTable(db, 'clients')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('name', 'varchar(200)', (c) => c.notNull())
       .addColumn('email', 'varchar(320)')
@@ -13,8 +13,7 @@ export const machineClientsMigration: Migration = {
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .execute();
 
-    await db.schema
-      .createTable('api_keys')
+    await createTable(db, 'api_keys')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('client_id', 'varchar(36)', (c) => c.notNull().references('clients.id').onDelete('cascade'))
       .addColumn('name', 'varchar(200)', (c) => c.notNull())
@@ -34,8 +33,7 @@ export const machineClientsMigration: Migration = {
       .execute();
     await db.schema.createIndex('api_keys_client_id').on('api_keys').column('client_id').execute();
 
-    await db.schema
-      .createTable('agents')
+    await createTable(db, 'agents')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('client_id', 'varchar(36)', (c) => c.notNull().references('clients.id').onDelete('cascade'))
       .addColumn('key_id', 'varchar(36)')
@@ -50,8 +48,7 @@ export const machineClientsMigration: Migration = {
       .execute();
     await db.schema.createIndex('agents_client_id').on('agents').column('client_id').execute();
 
-    await db.schema
-      .createTable('events')
+    await createTable(db, 'events')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('at', 'bigint', (c) => c.notNull())
       .addColumn('type', 'varchar(64)', (c) => c.notNull())

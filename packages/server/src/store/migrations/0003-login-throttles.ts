@@ -1,9 +1,9 @@
 import type { Kysely, Migration } from 'kysely';
+import { createTable } from './create-table.js';
 
 export const loginThrottlesMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('login_throttles')
+    await createTable(db, 'login_throttles')
       .addColumn('account', 'varchar(64)', (c) => c.primaryKey())
       .addColumn('failures', 'integer', (c) => c.notNull())
       .addColumn('last_failure_at', 'bigint', (c) => c.notNull())

@@ -1,9 +1,9 @@
 import type { Kysely, Migration } from 'kysely';
+import { createTable } from './create-table.js';
 
 export const vaultMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('vault_connections')
+    await createTable(db, 'vault_connections')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('name', 'varchar(100)', (c) => c.notNull().unique())
       .addColumn('token_url', 'varchar(2048)', (c) => c.notNull())
@@ -35,8 +35,7 @@ export const vaultMigration: Migration = {
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .execute();
 
-    await db.schema
-      .createTable('vault_refreshes')
+    await createTable(db, 'vault_refreshes')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('connection_id', 'varchar(36)', (c) =>
         c.notNull().references('vault_connections.id').onDelete('cascade'),

@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { createTable } from './create-table.js';
 
 /**
  * What several instances share: the feed of cache changes, leases for work done once per fleet, and the
@@ -6,22 +7,19 @@ import type { Kysely, Migration } from 'kysely';
  */
 export const fleetMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('cache_changes')
+    await createTable(db, 'cache_changes')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('kind', 'varchar(16)', (c) => c.notNull())
       .addColumn('subject', 'varchar(64)', (c) => c.notNull())
       .addColumn('at', 'bigint', (c) => c.notNull())
       .execute();
     await db.schema.createIndex('cache_changes_at').on('cache_changes').column('at').execute();
-    await db.schema
-      .createTable('leases')
+    await createTable(db, 'leases')
       .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
       .addColumn('holder', 'varchar(64)', (c) => c.notNull())
       .addColumn('until', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema
-      .createTable('rate_limits')
+    await createTable(db, 'rate_limits')
       .addColumn('key', 'varchar(200)', (c) => c.primaryKey())
       .addColumn('window_start', 'bigint', (c) => c.notNull())
       .addColumn('count', 'integer', (c) => c.notNull())
