@@ -223,7 +223,6 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     expires_at: row.expires_at === null ? null : toIso(row.expires_at),
   });
 
-  /** The checks a presented key goes through, in order; the first failure names the reason. */
   /**
    * The checks a presented key goes through, in order; the first failure names the reason. `trail` records
    * each step for a diagnosis; `use` counts the use (rate limit, last used), which a diagnosis must not.
