@@ -187,6 +187,7 @@ export async function openGatehouse(options: {
       lastUsed,
       installationTag: installationTag(installation.id),
       metrics,
+      rateCounter,
     });
     const clients = createClients(store.db, clock, keyCache, events);
     const agents = createAgents({

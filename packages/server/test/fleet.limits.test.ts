@@ -46,14 +46,37 @@ describe.runIf(sharedDatabase)('limits and lockouts across three instances', () 
     }
   };
 
+  /**
+   * A key limited to six checks a minute, checked six times over the three instances, then once on each.
+   * (Made in-process: this address has used up its logins.)
+   */
+  const exhaustAKeysLimit = async () => {
+    const { gatehouse } = instances[0]!;
+    const client = await gatehouse.clients.create({ name: 'metered fleet' });
+    const { key } = await gatehouse.apiKeys.create(client.id, {
+      name: 'metered',
+      rateLimit: { limit: 6, window_seconds: 60 },
+    });
+    const verify = (instance: TestServer) => call(instance.url, 'POST', '/v1/keys/verify', { body: { key } });
+    for (let i = 0; i < 6; i++) expect((await verify(instances[i % 3]!)).body.valid).toBe(true);
+    for (const instance of instances) {
+      expect((await verify(instance)).body).toMatchObject({ valid: false, code: 'rate_limited' });
+    }
+  };
+
   it('the per-IP limit counts requests on every instance together (Redis)', async () => {
     await exhaustTheLimit();
   });
 
-  it('with Redis stopped, the limit still holds: the database counts', async () => {
+  it("a key's own limit counts its checks on every instance together (Redis)", async () => {
+    await exhaustAKeysLimit();
+  });
+
+  it('with Redis stopped, the limits still hold: the database counts', async () => {
     await redis.stop();
     // The database's window for this address starts at its first request there: the same six, then 429.
     await exhaustTheLimit();
+    await exhaustAKeysLimit();
   });
 });
 

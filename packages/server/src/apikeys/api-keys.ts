@@ -5,6 +5,7 @@ import { type Clock, toIso } from '../clock.js';
 import { type Check, CheckTrail } from '../doctor/check.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type Actor, type EventContext, type Events, INTERNAL_ACTOR } from '../events/events.js';
+import type { RateCounter } from '../fleet/rate-counter.js';
 import type { Metrics } from '../metrics/metrics.js';
 import {
   type ApiKeyRow,
@@ -115,6 +116,7 @@ export interface ApiKeysOptions {
   lastUsed: LastUsedBatcher;
   installationTag: string;
   metrics: Pick<Metrics, 'cacheLookup'>;
+  rateCounter: Pick<RateCounter, 'hit'>;
 }
 
 const parseJson = <T>(text: string | null): T | null => (text ? (JSON.parse(text) as T) : null);
@@ -158,19 +160,14 @@ function validateScopes(scopes: string[]): string[] {
 }
 
 export function createApiKeys(options: ApiKeysOptions): ApiKeys {
-  const { db, clock, events, cache, lastUsed, installationTag } = options;
-  const windows = new Map<string, { start: number; count: number }>();
+  const { db, clock, events, cache, lastUsed, installationTag, rateCounter } = options;
 
-  function overRateLimit(row: ApiKeyRow, now: number): boolean {
+  /** A key's own limit, counted on the counters every instance shares. */
+  async function overRateLimit(row: ApiKeyRow): Promise<boolean> {
     const limit = parseJson<RateLimit>(row.rate_limit);
     if (!limit) return false;
-    const window = windows.get(row.id);
-    if (!window || now - window.start >= limit.window_seconds * 1000) {
-      windows.set(row.id, { start: now, count: 1 });
-      return false;
-    }
-    window.count += 1;
-    return window.count > limit.limit;
+    const { count } = await rateCounter.hit(`key|${row.id}`, limit.window_seconds * 1000);
+    return count > limit.limit;
   }
 
   async function requireKey(keyId: string): Promise<ApiKeyRow> {
@@ -306,7 +303,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     }
     trail.pass('client', `Client "${client.name}" is active`);
     if (!use) return verified(key, client, notes);
-    if (overRateLimit(key, now)) return refuse('rate_limited', 'rate_limit', ids);
+    if (await overRateLimit(key)) return refuse('rate_limited', 'rate_limit', ids);
     lastUsed.note(key.id, now);
     return verified(key, client, notes);
   }
