@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import baseX from 'base-x';
+import { sha256Hex } from '../secrets/digest.js';
 
 /**
  * API keys look like `gk_<installation>_<secret><checksum>`:
@@ -12,7 +13,8 @@ import baseX from 'base-x';
  *   is refused as malformed without a database lookup.
  * Base62 keeps the key one "word" (a double-click selects all of it).
  */
-const base62 = baseX('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz');
+const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const base62 = baseX(BASE62_ALPHABET);
 export const API_KEY_PREFIX = 'gk_';
 const SECRET_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
@@ -20,16 +22,31 @@ const KEY_SHAPE = /^gk_([0-9a-z]{8})_([0-9A-Za-z]{49})$/;
 
 const pad = (text: string, length: number) => text.padStart(length, '0');
 
+const crc = (body: string): number => crc32(body) >>> 0;
+
 function checksum(body: string): string {
-  const value = crc32(body) >>> 0;
   const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value);
+  bytes.writeUInt32BE(crc(body));
   return pad(base62.encode(bytes), CHECKSUM_LENGTH);
+}
+
+/**
+ * The number a base62 checksum spells. Written out because it runs on every key check, where base-x's
+ * decode (buffers, arrays) costs more than the CRC it is compared with; a character outside the alphabet
+ * answers NaN, which equals nothing.
+ */
+function checksumValue(text: string): number {
+  let value = 0;
+  for (const character of text) {
+    const digit = BASE62_ALPHABET.indexOf(character);
+    value = digit < 0 ? Number.NaN : value * 62 + digit;
+  }
+  return value;
 }
 
 /** The installation's tag in key strings: derived from its id, stable for the life of the database. */
 export function installationTag(installationId: string): string {
-  return createHash('sha256').update(installationId).digest('hex').slice(0, 8);
+  return sha256Hex(installationId).slice(0, 8);
 }
 
 export function generateApiKey(tag: string): string {
@@ -37,7 +54,7 @@ export function generateApiKey(tag: string): string {
   return `${body}${checksum(body)}`;
 }
 
-export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+export const hashApiKey: (key: string) => string = sha256Hex;
 
 /** What may be shown in lists, logs and events: the prefix with the installation tag, and the last 4 characters. */
 export const previewApiKey = (key: string): string => `${key.slice(0, 12)}…${key.slice(-4)}`;
@@ -61,7 +78,7 @@ export function parseApiKey(key: string): ParsedKey {
   }
   const installation = match[1]!;
   const body = key.slice(0, key.length - CHECKSUM_LENGTH);
-  if (checksum(body) !== key.slice(-CHECKSUM_LENGTH)) {
+  if (crc(body) !== checksumValue(key.slice(-CHECKSUM_LENGTH))) {
     return {
       ok: false,
       reason: 'its checksum does not match (a character was mistyped or changed)',
@@ -73,11 +90,15 @@ export function parseApiKey(key: string): ParsedKey {
 
 export type InputNote = 'whitespace' | 'quotes' | 'bearer_prefix';
 
+/** Anything normalizeCredential would strip starts or ends the text like this (the common case has none). */
+const PASTED_AROUND = /^(\s|["'`]|bearer)|(\s|["'`])$/i;
+
 /**
  * Strips what copy-and-paste adds around a credential — surrounding whitespace and newlines, quotes, a
  * pasted `Bearer ` — and says what was stripped, so the event can record it.
  */
 export function normalizeCredential(raw: string): { value: string; notes: InputNote[] } {
+  if (!PASTED_AROUND.test(raw)) return { value: raw, notes: [] };
   const notes = new Set<InputNote>();
   let value = raw;
   for (let pass = 0; pass < 3; pass++) {

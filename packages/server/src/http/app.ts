@@ -42,10 +42,23 @@ type IdentifiedRequest = IncomingMessage & { [REQUEST_ID]?: string };
  * id is kept, so a request can be followed across proxies.
  */
 function assignRequestId(request: IdentifiedRequest): string {
-  const incoming = request.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID_SHAPE.test(incoming) ? incoming : uuidv7();
+  const incoming = incomingRequestId(request.rawHeaders);
+  const id = incoming !== undefined && REQUEST_ID_SHAPE.test(incoming) ? incoming : uuidv7();
   request[REQUEST_ID] = id;
   return id;
+}
+
+/**
+ * The first x-request-id among the raw header lines. Node builds `request.headers` on first use, at a cost
+ * that the JWKS and discovery documents (answered before Fastify, which reads them) would otherwise pay on
+ * every request for this one header.
+ */
+function incomingRequestId(rawHeaders: string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 12 && name.toLowerCase() === 'x-request-id') return rawHeaders[i + 1];
+  }
+  return undefined;
 }
 
 /** Node refuses a request it cannot parse before Fastify sees it; the answer still has our shape and a request id. */

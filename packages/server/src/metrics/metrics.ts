@@ -1,4 +1,12 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  Counter,
+  type CounterConfiguration,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type LabelValues,
+  Registry,
+} from 'prom-client';
 
 /**
  * The instance's Prometheus metrics. Domain code counts decisions and cache lookups here; the HTTP layer
@@ -19,17 +27,29 @@ export interface Metrics {
   vaultForget(connection: string): void;
 }
 
-/** Caches `make` by its string arguments; label values are few (codes, routes, statuses). */
-function memoize<A extends string[], T>(make: (...args: A) => T): (...args: A) => T {
-  const made = new Map<string, T>();
-  return (...args) => {
-    const key = args.join('\u0000');
-    let value = made.get(key);
-    if (value === undefined) {
-      value = make(...args);
-      made.set(key, value);
-    }
-    return value;
+/**
+ * A counter for the hot paths (every key check, every token check). prom-client hashes the label values on
+ * each increment, even through a child from `labels()`; here an increment adds to a cell found by one
+ * string key, and the sums are handed to prom-client when it collects (at each scrape).
+ */
+function hotCounter<Label extends string>(
+  configuration: CounterConfiguration<Label>,
+): (key: string, labels: () => LabelValues<Label>) => void {
+  const cells = new Map<string, { labels: LabelValues<Label>; pending: number }>();
+  new Counter<Label>({
+    ...configuration,
+    collect() {
+      for (const cell of cells.values()) {
+        if (cell.pending === 0) continue;
+        this.inc(cell.labels, cell.pending);
+        cell.pending = 0;
+      }
+    },
+  });
+  return (key, labels) => {
+    const cell = cells.get(key);
+    if (cell) cell.pending += 1;
+    else cells.set(key, { labels: labels(), pending: 1 });
   };
 }
 
@@ -39,13 +59,13 @@ export function createMetrics(readings: {
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
-  const decisions = new Counter({
+  const countDecision = hotCounter({
     name: 'gatehouse_auth_decisions_total',
     help: 'Authentication decisions by kind (login, refresh, token.check, key.verify, agent.heartbeat, …) and reason code (ok for acceptances)',
     labelNames: ['kind', 'code'] as const,
     registers: [registry],
   });
-  const cache = new Counter({
+  const countCacheLookup = hotCounter({
     name: 'gatehouse_cache_lookups_total',
     help: 'In-memory cache lookups by cache and result (hit or miss)',
     labelNames: ['cache', 'result'] as const,
@@ -105,19 +125,26 @@ export function createMetrics(readings: {
     labelNames: ['connection', 'source'] as const,
     registers: [registry],
   });
-  // These run on every request: each label set is resolved once and its child reused, instead of hashing
-  // the labels on every call.
-  const decisionChild = memoize((kind: string, code: string) => decisions.labels({ kind, code }));
-  const cacheChild = memoize((name: string, result: string) => cache.labels({ cache: name, result }));
-  const requestChild = memoize((method: string, route: string, status: string) =>
-    requests.labels({ method, route, status }),
-  );
+  // Every request is timed: each label set's child is resolved once, not looked up by its labels each time.
+  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
+  const requestChild = (method: string, route: string, status: number) => {
+    const key = `${method} ${route} ${status}`;
+    let child = requestChildren.get(key);
+    if (!child) {
+      child = requests.labels({ method, route, status: String(status) });
+      requestChildren.set(key, child);
+    }
+    return child;
+  };
   return {
     registry,
-    decision: (kind, code) => decisionChild(kind, code).inc(),
-    cacheLookup: (name, hit) => cacheChild(name, hit ? 'hit' : 'miss').inc(),
-    httpRequest: (method, route, status, seconds) =>
-      requestChild(method, route, String(status)).observe(seconds),
+    decision: (kind, code) => countDecision(`${kind} ${code}`, () => ({ kind, code })),
+    cacheLookup: (name, hit) =>
+      countCacheLookup(hit ? `${name} hit` : `${name} miss`, () => ({
+        cache: name,
+        result: hit ? 'hit' : 'miss',
+      })),
+    httpRequest: (method, route, status, seconds) => requestChild(method, route, status).observe(seconds),
     vaultRefresh(connection, outcome, seconds) {
       vaultRefreshes.inc({ connection, outcome });
       vaultRefreshSeconds.observe({ connection }, seconds);

@@ -1,6 +1,7 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');
+/** One-shot hashing: on the key-verification path a Hash object per call costs more than the digest. */
+export const sha256Hex = (value: string): string => hash('sha256', value, 'hex');
 
 export const hmacBase64url = (key: Uint8Array, value: string): string =>
   createHmac('sha256', key).update(value).digest('base64url');
