@@ -308,7 +308,8 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     trail?.pass('client', `Client "${client.name}" is active`);
     if (!use) return verified(key, client, notes);
     // Most keys have no limit of their own: they skip the counter and its await.
-    if (key.rate_limit !== null && (await overRateLimit(key))) return refuse('rate_limited', 'rate_limit', ids);
+    if (key.rate_limit !== null && (await overRateLimit(key)))
+      return refuse('rate_limited', 'rate_limit', ids);
     lastUsed.note(key.id, now);
     return verified(key, client, notes);
   }
