@@ -1,4 +1,4 @@
-import { accessTokenFormat, hasAccessTokenShape, wellFormedKid } from '@gatehouse/codes';
+import { accessTokenFormat, hasAccessTokenShape, joseRefusal, wellFormedKid } from '@gatehouse/codes';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { HeldKey, JwksCache } from './jwks-cache.js';
 import type { ResolvedOptions } from './options.js';
@@ -34,41 +34,12 @@ function readHeader(token: string, algorithms: readonly string[]): { alg: string
   return { alg, kid };
 }
 
-function claimFailure(error: InstanceType<typeof errors.JWTClaimValidationFailed>, options: ResolvedOptions) {
-  switch (error.claim) {
-    case 'iss':
-      return new RefusalError('token_issuer_mismatch', {
-        detail: `The token's iss is "${String(error.payload.iss).slice(0, 200)}"; this verifier trusts "${options.issuer}"`,
-      });
-    case 'aud':
-      return new RefusalError('token_audience_mismatch', {
-        detail: `The token's aud is ${JSON.stringify(error.payload.aud)}; this verifier accepts ${JSON.stringify(options.audience)}`,
-      });
-    case 'nbf':
-    case 'iat':
-      return new RefusalError('token_not_yet_valid', {
-        detail: `The token's ${error.claim} is in the future`,
-      });
-    default:
-      return new RefusalError('token_malformed', {
-        detail: `Claim check failed: ${error.claim} (${error.reason})`,
-      });
-  }
-}
-
 /** jose's errors in the server's reason codes; anything that is not a JOSE error is a bug and is thrown. */
 function refusalOf(error: unknown, kid: string, options: ResolvedOptions): RefusalError {
-  if (error instanceof errors.JWTExpired) {
-    return new RefusalError('token_expired', {
-      detail: `Expired at ${new Date(Number(error.payload.exp) * 1000).toISOString()}`,
-    });
-  }
-  if (error instanceof errors.JWTClaimValidationFailed) return claimFailure(error, options);
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new RefusalError('token_signature_invalid', { detail: `The signature does not match key ${kid}` });
-  }
-  if (error instanceof errors.JOSEError) return new RefusalError('token_malformed', { detail: error.code });
-  throw error;
+  if (!(error instanceof errors.JOSEError)) throw error;
+  const { issuer, audience } = options;
+  const { code, detail } = joseRefusal(error, { kid, issuer, audience, checker: 'this verifier' });
+  return new RefusalError(code, { detail });
 }
 
 export type AccessTokenVerifier = (token: string) => Promise<AccessTokenClaims>;

@@ -45,7 +45,7 @@ export function renderReasonCodesMarkdown(): string {
     '',
     '`account_locked` is recorded for operators but never shown: the caller sees what a wrong password gets.',
     '',
-    'This file is generated from `packages/codes/src/index.ts` by `npm run docs`.',
+    'This file is generated from `packages/codes/src/reason-codes.ts` by `npm run docs`.',
     '',
     '| code | status | action | meaning | hint | how to diagnose |',
     '|---|---|---|---|---|---|',

@@ -1,4 +1,4 @@
-import { accessTokenFormat, hasAccessTokenShape, wellFormedKid } from '@gatehouse/codes';
+import { accessTokenFormat, hasAccessTokenShape, joseRefusal, wellFormedKid } from '@gatehouse/codes';
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
@@ -41,32 +41,6 @@ function unverifiedIssuer(token: string): string | undefined {
     return typeof iss === 'string' ? iss.slice(0, 200) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function claimFailure(
-  error: InstanceType<typeof errors.JWTClaimValidationFailed>,
-  issuer: string,
-  audience: string[],
-) {
-  switch (error.claim) {
-    case 'iss':
-      return new GatehouseError('token_issuer_mismatch', {
-        detail: `The token's iss is "${String(error.payload.iss).slice(0, 200)}"; this server is "${issuer}"`,
-      });
-    case 'aud':
-      return new GatehouseError('token_audience_mismatch', {
-        detail: `The token's aud is ${JSON.stringify(error.payload.aud)}; this server accepts ${JSON.stringify(audience)}`,
-      });
-    case 'nbf':
-    case 'iat':
-      return new GatehouseError('token_not_yet_valid', {
-        detail: `The token's ${error.claim} is in the future`,
-      });
-    default:
-      return new GatehouseError('token_malformed', {
-        detail: `Claim check failed: ${error.claim} (${error.reason})`,
-      });
   }
 }
 
@@ -149,20 +123,9 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       });
       return payload as AccessClaims;
     } catch (error) {
-      if (error instanceof errors.JWTExpired) {
-        throw new GatehouseError('token_expired', {
-          detail: `Expired at ${new Date(Number(error.payload.exp) * 1000).toISOString()}`,
-        });
-      }
-      if (error instanceof errors.JWTClaimValidationFailed) throw claimFailure(error, issuer, audience);
-      if (error instanceof errors.JWSSignatureVerificationFailed) {
-        throw new GatehouseError('token_signature_invalid', {
-          detail: `The signature does not match key ${key.kid}`,
-        });
-      }
-      if (error instanceof errors.JOSEError)
-        throw new GatehouseError('token_malformed', { detail: error.code });
-      throw error;
+      if (!(error instanceof errors.JOSEError)) throw error;
+      const { code, detail } = joseRefusal(error, { kid: key.kid, issuer, audience, checker: 'this server' });
+      throw new GatehouseError(code, { detail });
     }
   }
 
