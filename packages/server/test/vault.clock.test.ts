@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock, toIso } from '../src/clock.js';
 import { parseProviderInstant, tokenExpiry } from '../src/vault/expiry.js';
-import { adminToken, clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
 import {
   connectionBody,
@@ -10,6 +9,7 @@ import {
   type TokenBodyRewrite,
 } from './support/oauth-provider.js';
 import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
+import { useVaultSetup } from './support/vault.js';
 
 describe('the refresh margin, on an injected clock', () => {
   let provider: TestOAuthProvider;
@@ -17,17 +17,8 @@ describe('the refresh margin, on an injected clock', () => {
   let admin: string;
   let key: string;
   const clock = offsetClock();
-  beforeAll(async () => {
-    provider = await startOAuthProvider({ clients: 1 });
-  });
-  afterAll(() => provider.close());
-  useTestServer({ clock, env: { GATEHOUSE_VAULT_REFRESH_INTERVAL: '1h' } }, (started) => {
-    server = started.server;
-  });
-  beforeAll(async () => {
-    const user = await adminToken(server);
-    admin = (await clientWithKey(server, user, ['admin'])).key;
-    key = (await clientWithKey(server, user, ['vault:read'])).key;
+  useVaultSetup({ clients: 1, clock }, (setup) => {
+    ({ provider, server, admin, key } = setup);
   });
 
   it('serves a token 31 s from expiry as stored, and refreshes one 29 s from expiry before serving it (30 s margin)', async () => {

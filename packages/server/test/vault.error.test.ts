@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config.js';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
-import { connectionBody, startOAuthProvider, type TestOAuthProvider } from './support/oauth-provider.js';
+import { connectionBody, type TestOAuthProvider } from './support/oauth-provider.js';
 import { freePort, offsetClock, type TestServer, useTestServer } from './support/test-server.js';
+import { useVaultSetup } from './support/vault.js';
 
 describe('when the provider refuses or fails', () => {
   let provider: TestOAuthProvider;
@@ -11,17 +12,8 @@ describe('when the provider refuses or fails', () => {
   let admin: string;
   let key: string;
   const clock = offsetClock();
-  beforeAll(async () => {
-    provider = await startOAuthProvider({ clients: 3 });
-  });
-  afterAll(() => provider.close());
-  useTestServer({ clock, env: { GATEHOUSE_VAULT_REFRESH_INTERVAL: '1h' } }, (started) => {
-    server = started.server;
-  });
-  beforeAll(async () => {
-    const user = await adminToken(server);
-    admin = (await clientWithKey(server, user, ['admin'])).key;
-    key = (await clientWithKey(server, user, ['vault:read'])).key;
+  useVaultSetup({ clients: 3, clock }, (setup) => {
+    ({ provider, server, admin, key } = setup);
   });
   const token = (name: string) =>
     call(server.url, 'GET', `/v1/vault/connections/${name}/token`, { token: key });

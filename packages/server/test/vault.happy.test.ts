@@ -1,28 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, clientWithKey } from './support/admin.js';
+import { clientWithKey } from './support/admin.js';
 import { call } from './support/http.js';
 import { connectionBody, startOAuthProvider, type TestOAuthProvider } from './support/oauth-provider.js';
 import { offsetClock, type TestServer, useTestServer } from './support/test-server.js';
+import { useVaultSetup } from './support/vault.js';
 
 describe('the vault obtains, stores, serves and refreshes real tokens from an OAuth server', () => {
   let provider: TestOAuthProvider;
   let server: TestServer;
-  /** A root API key: it does not expire while the test moves the clock, as an admin's access token would. */
   let admin: string;
   let key: string;
   const clock = offsetClock();
-  beforeAll(async () => {
-    provider = await startOAuthProvider({ clients: 4 });
-  });
-  afterAll(() => provider.close());
-  // No background ticks here: every refresh below is caused by the request that needs it.
-  useTestServer({ clock, env: { GATEHOUSE_VAULT_REFRESH_INTERVAL: '1h' } }, (started) => {
-    server = started.server;
-  });
-  beforeAll(async () => {
-    const adminUser = await adminToken(server);
-    admin = (await clientWithKey(server, adminUser, ['admin'])).key;
-    key = (await clientWithKey(server, adminUser, ['vault:read'])).key;
+  useVaultSetup({ clients: 4, clock }, (setup) => {
+    ({ provider, server, admin, key } = setup);
   });
 
   it('client_credentials: fetches the first token on creation and serves it as stored', async () => {
