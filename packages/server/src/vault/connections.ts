@@ -46,8 +46,8 @@ const TOKEN_SHAPING_FIELDS = [
 
 type Changes = Partial<Omit<VaultConnectionTable, 'id' | 'revision' | 'updated_at'>>;
 
-/** A fresh start for the token: the next refresh runs at once, with nothing left of the old failures. */
-const RESET_TOKEN: Changes = {
+/** A fresh start for the token (also how a new connection begins): the next refresh runs at once, with nothing left of old failures. */
+const RESET_TOKEN = {
   access_token_sealed: null,
   access_token_preview: null,
   token_type: null,
@@ -62,7 +62,7 @@ const RESET_TOKEN: Changes = {
   // A refresh in flight with the old settings may no longer write its outcome.
   refresh_lease_until: null,
   lease_holder: null,
-};
+} satisfies Changes;
 
 function serializedParams(params: ConnectionPatch['extra_params']): string | null {
   const parsed = parseExtraParams(params);
@@ -158,20 +158,8 @@ export function createConnections(deps: ServeDeps) {
         extra_params: changes.extra_params ?? null,
         refresh_token_sealed: changes.refresh_token_sealed ?? null,
         refresh_margin_seconds: input.refresh_margin_seconds ?? DEFAULT_REFRESH_MARGIN_SECONDS,
-        access_token_sealed: null,
-        access_token_preview: null,
-        token_type: null,
-        granted_scope: null,
-        expires_at: null,
+        ...RESET_TOKEN,
         last_refresh_at: null,
-        state: 'pending',
-        last_error_code: null,
-        last_error_detail: null,
-        last_error_at: null,
-        failure_count: 0,
-        next_attempt_at: null,
-        refresh_lease_until: null,
-        lease_holder: null,
         revision: 0,
         created_at: now,
         updated_at: now,
