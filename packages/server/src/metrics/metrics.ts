@@ -7,6 +7,7 @@ import {
   type LabelValues,
   Registry,
 } from 'prom-client';
+import { HotHistogram } from './hot-histogram.js';
 
 /**
  * The instance's Prometheus metrics. Domain code counts decisions and cache lookups here; the HTTP layer
@@ -71,13 +72,12 @@ export function createMetrics(readings: {
     labelNames: ['cache', 'result'] as const,
     registers: [registry],
   });
-  const requests = new Histogram({
-    name: 'gatehouse_http_request_duration_seconds',
-    help: 'HTTP request duration by method, route and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  const requests = new HotHistogram(
+    'gatehouse_http_request_duration_seconds',
+    'HTTP request duration by method, route and status',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registry,
+  );
   new Gauge({
     name: 'gatehouse_events_dropped_total',
     help: 'Events dropped because the write queue was full',
@@ -125,17 +125,6 @@ export function createMetrics(readings: {
     labelNames: ['connection', 'source'] as const,
     registers: [registry],
   });
-  // Every request is timed: each label set's child is resolved once, not looked up by its labels each time.
-  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
-  const requestChild = (method: string, route: string, status: number) => {
-    const key = `${method} ${route} ${status}`;
-    let child = requestChildren.get(key);
-    if (!child) {
-      child = requests.labels({ method, route, status: String(status) });
-      requestChildren.set(key, child);
-    }
-    return child;
-  };
   return {
     registry,
     decision: (kind, code) => countDecision(`${kind} ${code}`, () => ({ kind, code })),
@@ -144,7 +133,12 @@ export function createMetrics(readings: {
         cache: name,
         result: hit ? 'hit' : 'miss',
       })),
-    httpRequest: (method, route, status, seconds) => requestChild(method, route, status).observe(seconds),
+    httpRequest: (method, route, status, seconds) =>
+      requests.observe(
+        `${method} ${route} ${status}`,
+        () => ({ method, route, status: String(status) }),
+        seconds,
+      ),
     vaultRefresh(connection, outcome, seconds) {
       vaultRefreshes.inc({ connection, outcome });
       vaultRefreshSeconds.observe({ connection }, seconds);
