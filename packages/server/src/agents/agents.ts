@@ -123,7 +123,11 @@ export function createAgents(options: AgentsOptions): Agents {
           detail: `Heartbeat of agent ${agentId} carried no API key`,
         });
       }
-      const verdict = await apiKeys.verify(rawKey, { context, eventType: 'agent.heartbeat', agentId });
+      const verdict = await apiKeys.verify(rawKey, {
+        context: () => context,
+        eventType: 'agent.heartbeat',
+        agentId,
+      });
       if (!verdict.valid) {
         if (agent) await updateAgent(db, agentId, { last_auth_code: verdict.code, last_auth_at: now });
         throw new GatehouseError(verdict.code, {

@@ -80,7 +80,8 @@ export type KeyVerification =
     };
 
 export interface VerifyOptions {
-  context?: EventContext;
+  /** The request's context, read only when an event is recorded one by one (a tallied acceptance needs none). */
+  context?: () => EventContext;
   /** The event type the decision is recorded under (`key.verify`, `agent.heartbeat`, …). */
   eventType?: string;
   agentId?: string;
@@ -414,7 +415,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       events.record({
         type,
         code: result.valid ? 'ok' : result.code,
-        context: verifyOptions.context,
+        context: verifyOptions.context?.(),
         agentId: verifyOptions.agentId,
         keyId: result.valid ? result.key.id : result.keyId,
         clientId: result.valid ? result.client.id : result.clientId,

@@ -21,7 +21,10 @@ export interface MachineTokens {
 export function createMachineTokens(apiKeys: ApiKeys, accessTokens: AccessTokens): MachineTokens {
   return {
     async issue({ key, clientId, scope }, context) {
-      const verdict = await apiKeys.verify(key, { context, eventType: 'token.client_credentials' });
+      const verdict = await apiKeys.verify(key, {
+        context: () => context,
+        eventType: 'token.client_credentials',
+      });
       if (!verdict.valid) {
         throw new GatehouseError(verdict.code, {
           hint: verdict.hint,

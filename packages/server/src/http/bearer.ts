@@ -69,7 +69,10 @@ async function authenticateKey(
   token: string,
   scope: string,
 ) {
-  const verdict = await deps.apiKeys.verify(token, { context: eventContext(request), eventType: 'key.auth' });
+  const verdict = await deps.apiKeys.verify(token, {
+    context: () => eventContext(request),
+    eventType: 'key.auth',
+  });
   if (!verdict.valid) {
     refuse(
       reply,

@@ -45,7 +45,7 @@ export async function machineRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request) => {
-      const verdict = await apiKeys.verify(request.body.key, { context: eventContext(request) });
+      const verdict = await apiKeys.verify(request.body.key, { context: () => eventContext(request) });
       if (verdict.valid) return verdict;
       const { code, hint, detail, notes } = verdict;
       return { valid: false, code, hint, ...(detail ? { detail } : {}), notes };
