@@ -158,7 +158,7 @@ Method: Gatehouse instances in their own processes share one PostgreSQL database
 Each comparison is ${ROUNDS} rounds (the Redis one ${REDIS_ROUNDS}) of ${DURATION_SECONDS} s each way after 2 s of warm-up each way; the table shows the round with the median ratio.
 Nothing on the \`/v1/auth/me\` path talks to Redis (changes arrive on a subscription in the background), so the Redis rows differ by what the machine does meanwhile.
 Key verification presents ${API_KEYS_IN_ROTATION.toLocaleString('en-US')} of ${API_KEYS.toLocaleString('en-US')} seeded keys in turn.
-On 2 cores the instances and the load generator compete for the same CPUs, so two instances cannot double the rate here; the rows show that a second instance adds capacity rather than contention on the database.
+On 2 cores the instances and the load generator compete for the same CPUs, so two instances cannot double the rate here (on this machine they share the same two cores with the load generator); what the rows can show is whether sharing the database costs throughput: a ratio near 1.0 means it does not.
 
 - Command: \`${command}\`
 - Date: ${new Date().toISOString()}
