@@ -249,14 +249,7 @@ describe.runIf(sharedDatabase)(`doctor on ${testDialect}: a host clock off the d
     const server = await startTestServer(database, { clock: { now: () => Date.now() + 5_000 } });
     try {
       const { gatehouse } = server;
-      const report = await diagnoseInstallation({
-        config: gatehouse.config,
-        clock: gatehouse.clock,
-        store: gatehouse.store,
-        masterKey: gatehouse.masterKey,
-        installationFingerprint: gatehouse.installation.master_key_fingerprint,
-        keyring: gatehouse.keyring,
-      });
+      const report = await diagnoseInstallation(gatehouse);
       expect(report.ok).toBe(false);
       const clock = report.checks.find((check) => check.name === 'clock');
       expect(clock?.ok).toBe(false);

@@ -32,14 +32,7 @@ export function registerDoctor(program: Command): void {
   ).action(async (options: CommonOptions) => {
     try {
       await withGatehouse(options, async (gatehouse) => {
-        const report = await diagnoseInstallation({
-          config: gatehouse.config,
-          clock: gatehouse.clock,
-          store: gatehouse.store,
-          masterKey: gatehouse.masterKey,
-          installationFingerprint: gatehouse.installation.master_key_fingerprint,
-          keyring: gatehouse.keyring,
-        });
+        const report = await diagnoseInstallation(gatehouse);
         print(
           options,
           report,

@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { MasterKey } from '../secrets/master-key.js';
 import type { Store } from '../store/database.js';
+import type { InstallationRow } from '../store/installation-store.js';
 import { pendingMigrations } from '../store/migrate.js';
 import { databaseTime, pingDatabase } from '../store/ping.js';
 import { detectPooler } from '../store/pooler.js';
@@ -78,16 +79,20 @@ function checkPublicUrl(trail: CheckTrail, config: Readonly<Config>): void {
   );
 }
 
-/** `gatehouse doctor`: everything an installation needs to keep its tokens valid, checked in order. */
+/**
+ * `gatehouse doctor`: everything an installation needs to keep its tokens valid, checked in order. An open
+ * Gatehouse has every part it reads.
+ */
 export async function diagnoseInstallation(parts: {
   config: Readonly<Config>;
   clock: Clock;
   store: Store;
   masterKey: MasterKey;
-  installationFingerprint: string;
+  installation: Pick<InstallationRow, 'master_key_fingerprint'>;
   keyring: Keyring;
 }): Promise<InstallationReport> {
   const { config, clock, store, keyring, masterKey } = parts;
+  const createdWith = parts.installation.master_key_fingerprint;
   const trail = new CheckTrail();
   await pingDatabase(store.db).then(
     () => trail.pass('database', `${store.description} answers`),
@@ -100,7 +105,7 @@ export async function diagnoseInstallation(parts: {
     trail.skip('pooler', `Could not tell: ${(error as Error).message}`),
   );
 
-  if (masterKey.fingerprint === parts.installationFingerprint) {
+  if (masterKey.fingerprint === createdWith) {
     trail.pass(
       'master key',
       `${masterKey.fingerprint} from ${masterKey.origin}, the key this database was created with`,
@@ -108,7 +113,7 @@ export async function diagnoseInstallation(parts: {
   } else {
     trail.fail(
       'master key',
-      `${masterKey.origin} is ${masterKey.fingerprint}; the database was created with ${parts.installationFingerprint}`,
+      `${masterKey.origin} is ${masterKey.fingerprint}; the database was created with ${createdWith}`,
     );
   }
 
