@@ -104,7 +104,20 @@ async function verifyScenario(dialect, server) {
   };
 }
 
-async function benchmark(baselineUrl, gatehouse, postgresGatehouse) {
+/** A reference row: a server that answers a key check's request with a fixed verdict, doing nothing else. */
+function shapedReference(name, url, gatehouse) {
+  return {
+    name,
+    options: {
+      url: `${url}/verify-shaped`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: gatehouse.apiKeys[0] }),
+    },
+  };
+}
+
+async function benchmark(baselineUrl, nodeHttpUrl, gatehouse, postgresGatehouse) {
   const gatehouseUrl = gatehouse.url;
   const accessToken = await signUp(gatehouseUrl);
   const baseline = { name: 'Baseline: Fastify hello world `GET /`', options: { url: `${baselineUrl}/` } };
@@ -121,15 +134,12 @@ async function benchmark(baselineUrl, gatehouse, postgresGatehouse) {
     },
     await verifyScenario('SQLite', gatehouse),
     await verifyScenario('PostgreSQL', postgresGatehouse),
-    {
-      name: 'Reference: Fastify `POST` shaped like a key check, doing nothing',
-      options: {
-        url: `${baselineUrl}/verify-shaped`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ key: gatehouse.apiKeys[0] }),
-      },
-    },
+    shapedReference(
+      'Reference: Fastify `POST` shaped like a key check, doing nothing',
+      baselineUrl,
+      gatehouse,
+    ),
+    shapedReference('Reference: the same `POST` on Node `http` alone, doing nothing', nodeHttpUrl, gatehouse),
   ];
   const baselineRuns = [];
   const rows = [];
@@ -229,7 +239,7 @@ Each ratio scenario runs ${ROUNDS} rounds (\`BENCH_ROUNDS\`) of baseline-then-sc
 Each server runs in its own child process and autocannon runs in the parent, so the load generator does not share the server's event loop.
 Every scenario gets a ${WARMUP_SECONDS} s warm-up, then ${DURATION_SECONDS} s of measurement (\`BENCH_DURATION\`), with ${CONNECTIONS} connections, except login with ${LOGIN_CONNECTIONS} since argon2 bounds it.
 For \`POST /v1/keys/verify\`, ${API_KEYS.toLocaleString('en-US')} active keys of one client are first inserted straight into the database (one transaction, not over HTTP), and the load presents ${API_KEYS_IN_ROTATION.toLocaleString('en-US')} of them in turn, one per request: most checks are answered from the key cache (\`GATEHOUSE_CACHE_SECONDS\`, 30 s by default), and each key is read from the database again whenever its entry has expired.
-The reference row is the baseline's own server answering a \`POST\` with the key check's body, schemas and response, and doing nothing else: what Fastify itself costs for such a request, beside the hello-world \`GET\`.
+The two reference rows answer a \`POST\` with the key check's body and response and do nothing else: the baseline's own Fastify server (with the route's schemas), and a server on Node's \`http\` module alone. They show what such a request costs before any work is done, on the machine of the run: a key check cannot be faster than the framework it runs in, nor than Node without one.
 The PostgreSQL row uses a second Gatehouse, on a database created for the run on the PostgreSQL server at ${new URL(POSTGRES_URL).host} and dropped after it.
 During the login run a separate probe sends one \`GET /healthz\` at a time every ${PROBE_INTERVAL_MS} ms, to show whether password hashing blocks the event loop.
 autocannon latencies have 1 ms resolution; the probe's are timed with \`performance.now()\`. Only 127.0.0.1 traffic. Other load on the machine skews the figures, hence the load average below. This file is overwritten by each run.
@@ -260,11 +270,12 @@ try {
     BENCH_API_KEYS_KEPT: String(API_KEYS_IN_ROTATION),
   };
   const baseline = await start('baseline');
+  const nodeHttp = await start('node-http');
   const gatehouse = await start('gatehouse', gatehouseEnv);
   const postgresGatehouse = postgres.unavailable
     ? postgres
     : await start('gatehouse', { ...gatehouseEnv, BENCH_DATABASE_URL: postgres.url });
-  const rows = await benchmark(baseline.url, gatehouse, postgresGatehouse);
+  const rows = await benchmark(baseline.url, nodeHttp.url, gatehouse, postgresGatehouse);
   await Promise.all(servers.splice(0).map((server) => server.stop()));
   // The verifier's rows (in-process, against raw jose) and the fleet's, each under its own heading.
   const markdown = [

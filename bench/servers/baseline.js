@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { REQUEST_ID, SHAPED_VERDICT } from './shaped-verdict.js';
 
 const app = Fastify();
 app.get('/', async () => ({ hello: 'world' }));
@@ -34,18 +35,8 @@ app.post(
     },
   },
   async (_request, reply) => {
-    reply.header('x-request-id', '01a20c6d-0378-7065-b97a-6e729275604c');
-    return {
-      valid: true,
-      client: { id: '01a20c6d-0378-7065-b97a-6e729275604c', name: 'bench fleet' },
-      key: {
-        id: '01a20c6d-0378-7065-b97a-6e729275604c',
-        preview: 'gk_0b96e3f3_…HSmB',
-        scopes: ['agent'],
-        metadata: null,
-      },
-      notes: [],
-    };
+    reply.header('x-request-id', REQUEST_ID);
+    return SHAPED_VERDICT;
   },
 );
 await app.listen({ port: 0, host: '127.0.0.1' });

@@ -132,6 +132,24 @@ describe('API keys: what works', () => {
     });
   });
 
+  it('a key answered from the cache is still diagnosed check by check, its form included', async () => {
+    const { key } = await clientWithKey(server, admin);
+    for (let check = 0; check < 2; check++) expect((await verify(key)).body.valid).toBe(true);
+    const diagnosis = await call(server.url, 'POST', '/v1/admin/diagnose', {
+      token: admin,
+      body: { token: key },
+    });
+    expect(diagnosis.status).toBe(200);
+    expect(diagnosis.body.checks.map(({ name, ok }: { name: string; ok: boolean }) => [name, ok])).toEqual([
+      ['format', true],
+      ['installation', true],
+      ['lookup', true],
+      ['revocation', true],
+      ['expiry', true],
+      ['client', true],
+    ]);
+  });
+
   it('returns a key’s metadata (up to 4 KiB) from verify and shows it, with its rate limit, in the listing', async () => {
     const { clientId } = await clientWithKey(server, admin);
     const metadata = { region: 'eu-west-1', tier: 3, tags: ['edge', 'blue'], pad: 'x'.repeat(3900) };

@@ -38,4 +38,22 @@ describe('metrics summed in place are exposed as Prometheus reads them', () => {
     expect(sample(second, 'gatehouse_auth_decisions_total{kind="key.verify",code="ok"}')).toBe(3);
     expect(sample(second, 'gatehouse_cache_lookups_total{cache="api_key",result="miss"}')).toBe(1);
   });
+
+  it('keeps label sets apart that differ in one value, or whose values would run together if joined', async () => {
+    const metrics = createMetrics({ eventsDropped: () => 0, eventsQueued: () => 0 });
+    metrics.decision('key verify', 'ok');
+    metrics.decision('key', 'verify ok');
+    metrics.httpRequest('GET', '/x', 200, 0.001);
+    metrics.httpRequest('GET', '/x', 404, 0.001);
+    metrics.httpRequest('GET', '/x', 404, 0.001);
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'gatehouse_auth_decisions_total{kind="key verify",code="ok"}')).toBe(1);
+    expect(sample(text, 'gatehouse_auth_decisions_total{kind="key",code="verify ok"}')).toBe(1);
+    const count = (status: number) =>
+      sample(
+        text,
+        `gatehouse_http_request_duration_seconds_count{method="GET",route="/x",status="${status}"}`,
+      );
+    expect([count(200), count(404)]).toEqual([1, 2]);
+  });
 });

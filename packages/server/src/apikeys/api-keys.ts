@@ -20,6 +20,7 @@ import { type ClientRow, findClientById } from '../store/clients-store.js';
 import type { Database } from '../store/schema.js';
 import type { KeyCache } from './key-cache.js';
 import {
+  API_KEY_PREFIX,
   generateApiKey,
   hashApiKey,
   type InputNote,
@@ -118,6 +119,13 @@ export interface ApiKeysOptions {
   installationTag: string;
   metrics: Pick<Metrics, 'cacheLookup'>;
   rateCounter: Pick<RateCounter, 'hit'>;
+}
+
+/** A key as presented, once normalized, with the diagnosis trail when one is being recorded. */
+interface Presented {
+  value: string;
+  notes: InputNote[];
+  trail: CheckTrail | undefined;
 }
 
 const parseJson = <T>(text: string | null): T | null => (text ? (JSON.parse(text) as T) : null);
@@ -221,53 +229,70 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     expires_at: row.expires_at === null ? null : toIso(row.expires_at),
   });
 
+  /** What a refused key answers; `trail` records the failed check for a diagnosis. */
+  function refusal(
+    presented: Presented,
+    code: Code,
+    check: string,
+    extra: { hint?: string; detail?: string; keyId?: string; clientId?: string } = {},
+  ) {
+    presented.trail?.fail(check, extra.detail ?? extra.hint ?? reasonCodes[code].title);
+    const { value, notes } = presented;
+    return {
+      valid: false,
+      code,
+      hint: extra.hint ?? reasonCodes[code].hint,
+      preview: value.startsWith(API_KEY_PREFIX) && value.length > 16 ? previewApiKey(value) : null,
+      notes,
+      ...extra,
+    } as const;
+  }
+
+  /** The refusal a key earns by its form alone (shape, checksum, installation), if any. */
+  function formRefusal(presented: Presented) {
+    const { trail } = presented;
+    const parsed = parseApiKey(presented.value);
+    const foreign = (tag: string) =>
+      refusal(presented, 'key_not_found', 'installation', {
+        hint: `This key was issued by installation ${tag}; this is installation ${installationTag} (another environment, or a database that was reset).`,
+      });
+    if (!parsed.ok) {
+      if (parsed.installation && parsed.installation !== installationTag) return foreign(parsed.installation);
+      return refusal(presented, 'key_malformed', 'format', {
+        detail: `The key is malformed: ${parsed.reason}`,
+      });
+    }
+    trail?.pass('format', 'gk_ prefix, length and checksum are right');
+    if (parsed.installation !== installationTag) return foreign(parsed.installation);
+    trail?.pass('installation', `Issued by this installation (${installationTag})`);
+    return undefined;
+  }
+
   /**
    * The checks a presented key goes through, in order; the first failure names the reason. `trail` records
    * each step for a diagnosis (a plain verification has none, and so builds none of its texts); `use` counts
    * the use (rate limit, last used), which a diagnosis must not.
    */
   async function decide(raw: string, trail: CheckTrail | undefined, use: boolean): Promise<KeyVerification> {
-    const { value, notes } = normalizeCredential(raw);
+    const presented: Presented = { ...normalizeCredential(raw), trail };
+    const { notes } = presented;
     if (notes.length) trail?.pass('input', `Stripped from the key: ${notes.join(', ')}`);
     else trail?.pass('input', 'No surrounding whitespace, quotes or Bearer prefix');
-    const parsed = parseApiKey(value);
-    const preview = value.startsWith('gk_') && value.length > 16 ? previewApiKey(value) : null;
-    const refuse = (
-      code: Code,
-      check: string,
-      extra: { hint?: string; detail?: string; keyId?: string; clientId?: string } = {},
-    ) => {
-      trail?.fail(check, extra.detail ?? extra.hint ?? reasonCodes[code].title);
-      return {
-        valid: false,
-        code,
-        hint: extra.hint ?? reasonCodes[code].hint,
-        preview,
-        notes,
-        ...extra,
-      } as const;
-    };
-
-    const foreign = (tag: string) =>
-      refuse('key_not_found', 'installation', {
-        hint: `This key was issued by installation ${tag}; this is installation ${installationTag} (another environment, or a database that was reset).`,
-      });
-    if (!parsed.ok) {
-      if (parsed.installation && parsed.installation !== installationTag) return foreign(parsed.installation);
-      return refuse('key_malformed', 'format', { detail: `The key is malformed: ${parsed.reason}` });
-    }
-    trail?.pass('format', 'gk_ prefix, length and checksum are right');
-    if (parsed.installation !== installationTag) return foreign(parsed.installation);
-    trail?.pass('installation', `Issued by this installation (${installationTag})`);
-    const keyHash = hashApiKey(parsed.key);
+    const keyHash = hashApiKey(presented.value);
     let entry = cache.get(keyHash);
     options.metrics.cacheLookup('api_key', entry !== undefined);
+    // A cached key passed the form checks before, byte for byte: they are repeated only to explain them.
+    // Any other key is judged on its form before the database is asked.
+    if (!entry || trail) {
+      const refused = formRefusal(presented);
+      if (refused) return refused;
+    }
     if (!entry) {
       entry = await findApiKeyByHash(db, keyHash);
       if (entry) cache.set(keyHash, entry);
     }
     if (!entry) {
-      return refuse('key_not_found', 'lookup', {
+      return refusal(presented, 'key_not_found', 'lookup', {
         hint: 'No key with this value exists in this installation: it was never issued here, or the database was restored from before it was created.',
       });
     }
@@ -280,7 +305,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         key.revoked_reason === 'rotated'
           ? `This key was rotated at ${toIso(key.rotated_at ?? key.revoked_at)} and its grace period ended at ${toIso(key.revoked_at)}. Use the key that replaced it (${key.successor_preview}).`
           : `This key was revoked at ${toIso(key.revoked_at)}. Ask an administrator for a new key.`;
-      return refuse('key_revoked', 'revocation', { ...ids, hint, detail: hint });
+      return refusal(presented, 'key_revoked', 'revocation', { ...ids, hint, detail: hint });
     }
     trail?.pass(
       'revocation',
@@ -289,7 +314,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         : `Rotated: usable until ${toIso(key.revoked_at)}, then replaced by ${key.successor_preview}`,
     );
     if (key.expires_at !== null && key.expires_at <= now) {
-      return refuse('key_expired', 'expiry', {
+      return refusal(presented, 'key_expired', 'expiry', {
         ...ids,
         hint: `This key expired at ${toIso(key.expires_at)}. Ask an administrator for a new key.`,
       });
@@ -299,7 +324,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       key.expires_at === null ? 'Does not expire' : `Expires at ${toIso(key.expires_at)}`,
     );
     if (client.status !== 'active') {
-      return refuse('client_inactive', 'client', {
+      return refusal(presented, 'client_inactive', 'client', {
         ...ids,
         hint: `Client "${client.name}" (${client.id}) is suspended${
           client.status_changed_at ? ` since ${toIso(client.status_changed_at)}` : ''
@@ -310,7 +335,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     if (!use) return verified(key, client, notes);
     // Most keys have no limit of their own: they skip the counter and its await.
     if (key.rate_limit !== null && (await overRateLimit(key)))
-      return refuse('rate_limited', 'rate_limit', ids);
+      return refusal(presented, 'rate_limited', 'rate_limit', ids);
     lastUsed.note(key.id, now);
     return verified(key, client, notes);
   }

@@ -53,6 +53,15 @@ export type EventView = Omit<EventRow, 'at' | 'detail'> & {
   detail: Record<string, unknown> | null;
 };
 
+type TallyEvent = Pick<AuthEvent, 'type' | 'keyId' | 'clientId' | 'userId'>;
+
+interface Tally {
+  event: TallyEvent;
+  count: number;
+  first: number;
+  last: number;
+}
+
 export interface Events {
   /** Queues an event; never blocks or fails the request. When the queue is full the event is dropped and counted. */
   record(event: AuthEvent): void;
@@ -61,7 +70,7 @@ export interface Events {
    * for each: one `ok` event per subject per tally interval carries `detail.count`, `first_at` and `last_at`.
    * Metrics still count every decision, and refusals are always recorded one by one.
    */
-  tally(event: Pick<AuthEvent, 'type' | 'keyId' | 'clientId' | 'userId'>): void;
+  tally(event: TallyEvent): void;
   /** Records an administrative action (`client.suspend`, `key.rotate`, …) with the actor who took it. */
   audit(
     type: string,
@@ -107,23 +116,18 @@ export function createEvents(options: EventsOptions): Events {
   let dropped = 0;
   let flushing: Promise<void> | undefined;
   const timers: NodeJS.Timeout[] = [];
-  const tallies = new Map<
-    string,
-    {
-      event: Pick<AuthEvent, 'type' | 'keyId' | 'clientId' | 'userId'>;
-      count: number;
-      first: number;
-      last: number;
-    }
-  >();
+  /** Acceptances counted since the last tally was written, by event type and then subject (key or user). */
+  const tallies = new Map<string, Map<string, Tally>>();
 
   function writeTallies(): void {
-    for (const { event, count, first, last } of tallies.values()) {
-      queueRow({
-        ...event,
-        code: 'ok',
-        detail: { count, first_at: new Date(first).toISOString(), last_at: new Date(last).toISOString() },
-      });
+    for (const bySubject of tallies.values()) {
+      for (const { event, count, first, last } of bySubject.values()) {
+        queueRow({
+          ...event,
+          code: 'ok',
+          detail: { count, first_at: new Date(first).toISOString(), last_at: new Date(last).toISOString() },
+        });
+      }
     }
     tallies.clear();
   }
@@ -185,14 +189,19 @@ export function createEvents(options: EventsOptions): Events {
     record,
     tally(event) {
       options.onDecision(event.type, 'ok');
-      const key = `${event.type}|${event.keyId ?? ''}|${event.userId ?? ''}`;
       const now = clock.now();
-      const entry = tallies.get(key);
+      let bySubject = tallies.get(event.type);
+      if (!bySubject) {
+        bySubject = new Map();
+        tallies.set(event.type, bySubject);
+      }
+      const subject = event.keyId ?? event.userId ?? '';
+      const entry = bySubject.get(subject);
       if (entry) {
         entry.count += 1;
         entry.last = now;
       } else {
-        tallies.set(key, { event, count: 1, first: now, last: now });
+        bySubject.set(subject, { event, count: 1, first: now, last: now });
       }
     },
     audit(type, actor, subject) {

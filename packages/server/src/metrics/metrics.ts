@@ -8,6 +8,7 @@ import {
   Registry,
 } from 'prom-client';
 import { HotHistogram } from './hot-histogram.js';
+import { LabelCells, labelsOf } from './label-cells.js';
 
 /**
  * The instance's Prometheus metrics. Domain code counts decisions and cache lookups here; the HTTP layer
@@ -30,27 +31,28 @@ export interface Metrics {
 
 /**
  * A counter for the hot paths (every key check, every token check). prom-client hashes the label values on
- * each increment, even through a child from `labels()`; here an increment adds to a cell found by one
- * string key, and the sums are handed to prom-client when it collects (at each scrape).
+ * each increment, even through a child from `labels()`; here an increment adds to a cell found by its label
+ * values, and the sums are handed to prom-client when it collects (at each scrape).
  */
 function hotCounter<Label extends string>(
-  configuration: CounterConfiguration<Label>,
-): (key: string, labels: () => LabelValues<Label>) => void {
-  const cells = new Map<string, { labels: LabelValues<Label>; pending: number }>();
+  configuration: CounterConfiguration<Label> & { labelNames: readonly Label[] },
+): (...labelValues: string[]) => void {
+  const cells = new LabelCells((values) => ({
+    labels: labelsOf(configuration.labelNames, values) as LabelValues<Label>,
+    pending: 0,
+  }));
   new Counter<Label>({
     ...configuration,
     collect() {
-      for (const cell of cells.values()) {
+      for (const cell of cells.all()) {
         if (cell.pending === 0) continue;
         this.inc(cell.labels, cell.pending);
         cell.pending = 0;
       }
     },
   });
-  return (key, labels) => {
-    const cell = cells.get(key);
-    if (cell) cell.pending += 1;
-    else cells.set(key, { labels: labels(), pending: 1 });
+  return (...labelValues) => {
+    cells.cell(...labelValues).pending += 1;
   };
 }
 
@@ -75,6 +77,7 @@ export function createMetrics(readings: {
   const requests = new HotHistogram(
     'gatehouse_http_request_duration_seconds',
     'HTTP request duration by method, route and status',
+    ['method', 'route', 'status'] as const,
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registry,
   );
@@ -127,18 +130,9 @@ export function createMetrics(readings: {
   });
   return {
     registry,
-    decision: (kind, code) => countDecision(`${kind} ${code}`, () => ({ kind, code })),
-    cacheLookup: (name, hit) =>
-      countCacheLookup(hit ? `${name} hit` : `${name} miss`, () => ({
-        cache: name,
-        result: hit ? 'hit' : 'miss',
-      })),
-    httpRequest: (method, route, status, seconds) =>
-      requests.observe(
-        `${method} ${route} ${status}`,
-        () => ({ method, route, status: String(status) }),
-        seconds,
-      ),
+    decision: countDecision,
+    cacheLookup: (name, hit) => countCacheLookup(name, hit ? 'hit' : 'miss'),
+    httpRequest: (method, route, status, seconds) => requests.observe(seconds, method, route, status),
     vaultRefresh(connection, outcome, seconds) {
       vaultRefreshes.inc({ connection, outcome });
       vaultRefreshSeconds.observe({ connection }, seconds);
