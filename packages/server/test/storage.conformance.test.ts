@@ -5,6 +5,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config.js';
 import { GatehouseError } from '../src/errors/gatehouse-error.js';
+import { findApiKeyById, insertApiKey, recordApiKeyUse } from '../src/store/api-keys-store.js';
+import { insertClient } from '../src/store/clients-store.js';
 import { openStore, type Store } from '../src/store/database.js';
 import { claimInstallation } from '../src/store/installation-store.js';
 import { tryTakeLease } from '../src/store/leases-store.js';
@@ -193,6 +195,45 @@ describe(`storage conformance on ${testDialect}`, () => {
     expect(await tryTakeLease(store.db, { name: 'conformance', holder: 'late', now: 301, until: 400 })).toBe(
       true,
     );
+  });
+
+  it('writes last-use times for more keys than one statement holds, and never moves one back', async () => {
+    const clientId = uuidv7();
+    await insertClient(store.db, {
+      id: clientId,
+      name: 'last use',
+      email: null,
+      status: 'active',
+      status_changed_at: null,
+      created_at: 1,
+      updated_at: 1,
+    });
+    const ids = Array.from({ length: 250 }, () => uuidv7());
+    const key = (id: string, index: number) => ({
+      id,
+      client_id: clientId,
+      name: `k${index}`,
+      key_hash: index.toString(16).padStart(64, 'x'),
+      preview: 'gk_…',
+      scopes: '["agent"]',
+      metadata: null,
+      rate_limit: null,
+      created_at: 1,
+      expires_at: null,
+      // Every third key was already used later than this batch says.
+      last_used_at: index % 3 === 0 ? 9_000 : null,
+      revoked_at: null,
+      revoked_reason: null,
+      rotated_at: null,
+      successor_id: null,
+      successor_preview: null,
+    });
+    for (const [index, id] of ids.entries()) await insertApiKey(store.db, key(id, index));
+    await recordApiKeyUse(store.db, new Map(ids.map((id, index) => [id, 5_000 + index])));
+    const written = await Promise.all(
+      ids.map(async (id) => (await findApiKeyById(store.db, id))?.last_used_at),
+    );
+    expect(written).toEqual(ids.map((_, index) => (index % 3 === 0 ? 9_000 : 5_000 + index)));
   });
 
   it('lets one of twenty concurrent rotations of a refresh token claim it; the others read its successor', async () => {
