@@ -132,6 +132,35 @@ describe('API keys: what works', () => {
     });
   });
 
+  it('clean acceptances are tallied per key: one ok event each, with the count and the first and last time', async () => {
+    const { clientId } = await clientWithKey(server, admin);
+    const issue = async (name: string) =>
+      (await call(server.url, 'POST', `/v1/admin/clients/${clientId}/keys`, { token: admin, body: { name } }))
+        .body as { id: string; key: string };
+    const [busy, quiet] = [await issue('busy'), await issue('quiet')];
+    const started = clock.now();
+    for (let check = 0; check < 3; check++) expect((await verify(busy.key)).body.valid).toBe(true);
+    expect((await verify(quiet.key)).body.valid).toBe(true);
+    const talliesOf = async (keyId: string) =>
+      (
+        (await call(server.url, 'GET', `/v1/admin/events?key_id=${keyId}&type=key.verify`, { token: admin }))
+          .body.events as any[]
+      ).filter((event) => event.detail?.count !== undefined);
+    const [busyTallies, quietTallies] = [await talliesOf(busy.id), await talliesOf(quiet.id)];
+    expect(busyTallies).toHaveLength(1);
+    expect(quietTallies).toHaveLength(1);
+    expect(busyTallies[0]).toMatchObject({
+      code: 'ok',
+      key_id: busy.id,
+      client_id: clientId,
+      detail: { count: 3 },
+    });
+    expect(quietTallies[0]).toMatchObject({ key_id: quiet.id, detail: { count: 1 } });
+    const { first_at, last_at } = busyTallies[0].detail;
+    expect(Date.parse(first_at)).toBeGreaterThanOrEqual(started);
+    expect(Date.parse(last_at)).toBeGreaterThanOrEqual(Date.parse(first_at));
+  });
+
   it('a key answered from the cache is still diagnosed check by check, its form included', async () => {
     const { key } = await clientWithKey(server, admin);
     for (let check = 0; check < 2; check++) expect((await verify(key)).body.valid).toBe(true);

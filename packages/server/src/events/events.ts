@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.js';
 import type { Leases } from '../fleet/lease.js';
+import { LabelCells } from '../metrics/label-cells.js';
 import {
   deleteEventsBefore,
   type EventFilter,
@@ -56,7 +57,8 @@ export type EventView = Omit<EventRow, 'at' | 'detail'> & {
 type TallyEvent = Pick<AuthEvent, 'type' | 'keyId' | 'clientId' | 'userId'>;
 
 interface Tally {
-  event: TallyEvent;
+  /** The first acceptance counted, which the written event describes. */
+  event: TallyEvent | undefined;
   count: number;
   first: number;
   last: number;
@@ -116,18 +118,16 @@ export function createEvents(options: EventsOptions): Events {
   let dropped = 0;
   let flushing: Promise<void> | undefined;
   const timers: NodeJS.Timeout[] = [];
-  /** Acceptances counted since the last tally was written, by event type and then subject (key or user). */
-  const tallies = new Map<string, Map<string, Tally>>();
+  /** Acceptances counted since the last tally was written, by event type and subject (key or user). */
+  const tallies = new LabelCells<Tally>(() => ({ event: undefined, count: 0, first: 0, last: 0 }));
 
   function writeTallies(): void {
-    for (const bySubject of tallies.values()) {
-      for (const { event, count, first, last } of bySubject.values()) {
-        queueRow({
-          ...event,
-          code: 'ok',
-          detail: { count, first_at: new Date(first).toISOString(), last_at: new Date(last).toISOString() },
-        });
-      }
+    for (const { event, count, first, last } of tallies.all()) {
+      queueRow({
+        ...event!,
+        code: 'ok',
+        detail: { count, first_at: new Date(first).toISOString(), last_at: new Date(last).toISOString() },
+      });
     }
     tallies.clear();
   }
@@ -190,19 +190,13 @@ export function createEvents(options: EventsOptions): Events {
     tally(event) {
       options.onDecision(event.type, 'ok');
       const now = clock.now();
-      let bySubject = tallies.get(event.type);
-      if (!bySubject) {
-        bySubject = new Map();
-        tallies.set(event.type, bySubject);
+      const entry = tallies.cell(event.type, event.keyId ?? event.userId ?? '');
+      if (entry.count === 0) {
+        entry.event = event;
+        entry.first = now;
       }
-      const subject = event.keyId ?? event.userId ?? '';
-      const entry = bySubject.get(subject);
-      if (entry) {
-        entry.count += 1;
-        entry.last = now;
-      } else {
-        bySubject.set(subject, { event, count: 1, first: now, last: now });
-      }
+      entry.count += 1;
+      entry.last = now;
     },
     audit(type, actor, subject) {
       record({

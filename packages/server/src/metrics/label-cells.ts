@@ -1,9 +1,10 @@
 type LabelValue = string | number;
 
 /**
- * The cells of a labelled metric, found through one map per label. A joined key (`${method} ${route}`) would
- * be a new string to hash on every observation; label values are strings that already exist (or numbers),
- * and V8 keeps a string's hash once computed, so each level is a cheap lookup.
+ * Cells found by a tuple of label values (a metric's labels; a tally's event type and subject), through one
+ * map per label. A joined key (`${method} ${route}`) would be a new string to hash on every count; label
+ * values are strings that already exist (or numbers), and V8 keeps a string's hash once computed, so each
+ * level is a cheap lookup.
  */
 export class LabelCells<Cell> {
   readonly #root = new Map<LabelValue, unknown>();
