@@ -74,11 +74,6 @@ export async function revokeApiKey(db: Kysely<Database>, id: string, now: number
 }
 
 /**
- * Writes a batch of last-use times; a time never moves backwards (another instance may have a later one).
- * Rows are updated in id order: two instances writing overlapping batches then lock them in the same order
- * and one waits for the other, instead of each holding a row the other needs (a deadlock).
- */
-/**
  * Keys per statement. Each has a CASE branch that the database tries for every row the statement updates,
  * so the work grows with the square of this: 100 wrote 10,000 uses 5× faster than a statement per key on
  * PostgreSQL and no slower on SQLite, where 500 was slower than one per key.
@@ -88,8 +83,9 @@ const USES_PER_STATEMENT = 100;
 /**
  * Last-use times from one instance's batch, one statement per USES_PER_STATEMENT keys (a fleet of agents
  * would otherwise cost a statement per key every few seconds). A time never moves back: another instance
- * may have written a later one. Keys are split in id order, so instances writing overlapping batches lock
- * their rows statement by statement in the same order.
+ * may have written a later one. Keys are split in id order, so two instances writing overlapping batches
+ * lock rows statement by statement in the same order and one waits for the other, instead of each holding
+ * a row the other needs (a deadlock).
  */
 export async function recordApiKeyUse(db: Kysely<Database>, uses: Map<string, number>): Promise<void> {
   if (uses.size === 0) return;
