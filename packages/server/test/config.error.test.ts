@@ -109,16 +109,37 @@ describe('configuration refuses what it cannot run safely, in one line naming th
     ['GATEHOUSE_EVENT_RETENTION_DAYS', '0'],
     ['GATEHOUSE_LOG_LEVEL', 'verbose'],
     ['GATEHOUSE_SIGNING_ALG', 'none'],
+    ['GATEHOUSE_CORS_ORIGINS', 'app.example.com'],
+    ['GATEHOUSE_CORS_ORIGINS', 'https://app.example.com/path'],
+    ['GATEHOUSE_SHUTDOWN_DRAIN_SECONDS', '301'],
+    ['GATEHOUSE_PASSWORD_HASH_CONCURRENCY', '0'],
   ])('refuses %s=%j naming the variable', (name, value) => {
     const error = refusal({ [name]: value });
     oneLine(error.message);
     expect(error.message).toContain(name);
   });
 
-  it('refuses a bad --port flag even when GATEHOUSE_PORT is fine', () => {
+  it('refuses a bad --port flag even when GATEHOUSE_PORT is fine, naming the flag', () => {
     const error = refusal({ GATEHOUSE_PORT: '4000' }, { port: 'abc' });
+    expect(error.message).toBe('GATEHOUSE_PORT (--port) must be a whole number from 0 to 65535 (got "abc")');
+  });
+
+  it('says what the setting accepts and quotes the refused text', () => {
+    expect(refusal({ GATEHOUSE_ACCESS_TOKEN_TTL: 'abc' }).message).toBe(
+      'GATEHOUSE_ACCESS_TOKEN_TTL must be a duration such as 600, 30s, 10m or 7d (got "abc")',
+    );
+    expect(refusal({ GATEHOUSE_SIGNUP: 'maybe' }).message).toBe(
+      'GATEHOUSE_SIGNUP must be one of open, closed (got "maybe")',
+    );
+    expect(refusal({ GATEHOUSE_REDIS_URL: 'http://cache:6379' }).message).toBe(
+      'GATEHOUSE_REDIS_URL must be a URL starting redis:// or rediss:// (got "http://cache:6379")',
+    );
+  });
+
+  it('refuses a host that cannot make the default public URL, naming GATEHOUSE_HOST', () => {
+    const error = refusal({ GATEHOUSE_HOST: 'my host' });
     oneLine(error.message);
-    expect(error.message).toContain('abc');
+    expect(error.message).toContain('GATEHOUSE_HOST');
   });
 
   it.each([

@@ -184,9 +184,43 @@ describe('configuration: defaults, overrides and the master key', () => {
     });
   });
 
-  it('is frozen once loaded', () => {
-    const config = loadConfig({ cwd: scratch, env: {} });
-    expect(Object.isFrozen(config)).toBe(true);
+  it('is frozen once loaded, down to its lists and nested values', () => {
+    const config = loadConfig({ cwd: scratch, env: { GATEHOUSE_TRUST_PROXY: '10.0.0.0/8' } });
+    for (const value of [
+      config,
+      config.database,
+      config.masterKey,
+      config.tokenAudience,
+      config.trustProxy,
+      config.corsOrigins,
+      config.passwordHashing,
+    ]) {
+      expect(Object.isFrozen(value)).toBe(true);
+    }
+  });
+
+  it('treats an empty variable as unset for a setting whose default is worked out at start', () => {
+    const config = loadConfig({
+      cwd: scratch,
+      env: { GATEHOUSE_REDIS_URL: '', GATEHOUSE_MASTER_KEY: '', GATEHOUSE_TOKEN_AUDIENCE: '' },
+    });
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.masterKey).toMatchObject({ origin: 'data directory' });
+    expect(config.tokenAudience).toEqual([config.issuer]);
+  });
+
+  it('drains 5 s on shutdown in production and not at all otherwise, unless told', () => {
+    const production = {
+      GATEHOUSE_ENV: 'production',
+      GATEHOUSE_MASTER_KEY: generateMasterKey(),
+      GATEHOUSE_PUBLIC_URL: 'https://auth.example.com',
+    };
+    expect(loadConfig({ cwd: scratch, env: production }).shutdownDrainSeconds).toBe(5);
+    expect(loadConfig({ cwd: scratch, env: {} }).shutdownDrainSeconds).toBe(0);
+    expect(
+      loadConfig({ cwd: scratch, env: { ...production, GATEHOUSE_SHUTDOWN_DRAIN_SECONDS: '30' } })
+        .shutdownDrainSeconds,
+    ).toBe(30);
   });
 
   it('creates the embedded master key file once, mode 0600, and reuses the same key afterwards', async () => {

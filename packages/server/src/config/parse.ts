@@ -18,27 +18,13 @@ export function durationSeconds(raw: string): number | undefined {
   return match ? Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1) : undefined;
 }
 
-export function parseDuration(name: string, raw: string): number {
-  const seconds = durationSeconds(raw);
-  if (seconds === undefined)
-    throw new ConfigError(`${name} must be a duration such as 600, 30s, 10m or 7d (got "${raw}")`);
-  if (seconds <= 0) throw new ConfigError(`${name} must be greater than zero (got "${raw}")`);
-  return seconds;
-}
-
-export function parseInteger(name: string, raw: string, min: number, max: number): number {
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number (got "${raw}")`);
-  const value = Number(raw);
-  if (value < min || value > max)
-    throw new ConfigError(`${name} must be between ${min} and ${max} (got ${raw})`);
-  return value;
-}
-
-export function parseChoice<T extends string>(name: string, raw: string, choices: readonly T[]): T {
-  const value = raw.trim() as T;
-  if (!choices.includes(value))
-    throw new ConfigError(`${name} must be one of ${choices.join(', ')} (got "${raw}")`);
-  return value;
+/** The shortest spelling of `seconds` that durationSeconds reads back: 600 → "10m", 90 → "90s". */
+export function formatDuration(seconds: number): string {
+  // Units run from the smallest up, so the last one that divides evenly is the largest.
+  const [unit, size] = Object.entries(DURATION_UNITS).reduce((largest, entry) =>
+    seconds % entry[1] === 0 ? entry : largest,
+  );
+  return `${seconds / size}${unit}`;
 }
 
 export function parseUrl(name: string, raw: string, protocols: readonly string[]): URL {
