@@ -2,7 +2,8 @@
  * The one registry of reason codes. Responses, events, metrics, `doctor` and docs/reason-codes.md take
  * their words from here; a new failure gets a code here first, and a code is never reused.
  *
- * `action` is the client's contract (DESIGN.md): what a well-behaved client does on seeing the code.
+ * `action` is the client's contract (docs/sdk.md, "The failure contract"): what a well-behaved client does on
+ * seeing the code.
  */
 export type ClientAction =
   | 'refresh'

@@ -10,6 +10,7 @@ import { type Clients, createClients } from './clients/clients.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/config.js';
 import { ConfigError } from './config/parse.js';
+import { diagnoseInstallation, type InstallationReport } from './doctor/diagnose-installation.js';
 import { createTokenDoctor, type TokenDoctor } from './doctor/diagnose-token.js';
 import { createEvents, type Events } from './events/events.js';
 import { type ChangeFeed, createChangeFeed } from './fleet/change-feed.js';
@@ -32,6 +33,7 @@ import { migrateToLatest } from './store/migrate.js';
 import { type AccessTokens, createAccessTokens } from './tokens/access-tokens.js';
 import { createLoginThrottle } from './users/login-throttle.js';
 import { createPasswordHasher } from './users/passwords.js';
+import { createUserTransfer, type UserTransfer } from './users/user-transfer.js';
 import { createUsers, type Users } from './users/users.js';
 import { createVault, type Vault } from './vault/vault.js';
 
@@ -43,13 +45,18 @@ export interface Gatehouse {
   clock: Clock;
   logger: Logger;
   store: Store;
+  /** The database, printable: its file, or its URL without the password. */
+  databaseName: string;
   /** The migrations this process applied as it opened (none when another had, or they were all in place). */
   migrationsApplied: readonly string[];
   masterKey: MasterKey;
+  /** What may be said of the master key (in the start log): never the key itself. */
+  masterKeyInfo: Pick<MasterKey, 'fingerprint' | 'origin' | 'created'>;
   installation: InstallationRow;
   keyring: Keyring;
   accessTokens: AccessTokens;
   users: Users;
+  userTransfer: UserTransfer;
   sessions: Sessions;
   events: Events;
   clients: Clients;
@@ -60,6 +67,8 @@ export interface Gatehouse {
   mfa: Mfa;
   metrics: Metrics;
   tokenDoctor: TokenDoctor;
+  /** `gatehouse doctor`'s checks of this installation: the database, the master key, the keyring, the clock. */
+  installationDoctor: { diagnose(): Promise<InstallationReport> };
   /** How instances tell each other about changes to what they cache. */
   changes: ChangeFeed;
   /** Work done once across the fleet (this process's id is the holder). */
@@ -117,7 +126,8 @@ export async function openGatehouse(options: {
     await assertMasterKeyMatches(installation, masterKey, store.description);
     const keyring = await openKeyring({
       db: store.db,
-      masterKey,
+      sealingKey: masterKey.subkey('signing-keys'),
+      masterKeyFingerprint: masterKey.fingerprint,
       clock,
       alg: config.signingAlg,
       retiredKeyWindowSeconds:
@@ -179,6 +189,7 @@ export async function openGatehouse(options: {
     const lastUsed = new LastUsedBatcher(store.db, (error) =>
       logger.warn({ err: error }, 'could not record key use'),
     );
+    const clients = createClients(store.db, clock, keyCache, events);
     const apiKeys = createApiKeys({
       db: store.db,
       clock,
@@ -188,8 +199,8 @@ export async function openGatehouse(options: {
       installationTag: installationTag(installation.id),
       metrics,
       rateCounter,
+      clients,
     });
-    const clients = createClients(store.db, clock, keyCache, events);
     const agents = createAgents({
       db: store.db,
       clock,
@@ -212,6 +223,7 @@ export async function openGatehouse(options: {
       db: store.db,
       clock,
       events,
+      users,
       throttle,
       views,
       totpKey: masterKey.subkey('totp'),
@@ -251,12 +263,19 @@ export async function openGatehouse(options: {
       clock,
       logger,
       store,
+      databaseName: store.description,
       migrationsApplied,
       masterKey,
+      masterKeyInfo: {
+        fingerprint: masterKey.fingerprint,
+        origin: masterKey.origin,
+        created: masterKey.created,
+      },
       installation,
       keyring,
       accessTokens,
       users,
+      userTransfer: createUserTransfer(store.db, clock),
       sessions,
       events,
       clients,
@@ -264,17 +283,10 @@ export async function openGatehouse(options: {
       agents,
       machineTokens: createMachineTokens(apiKeys, accessTokens),
       metrics,
-      tokenDoctor: createTokenDoctor({
-        db: store.db,
-        clock,
-        keyring,
-        apiKeys,
-        issuer: config.issuer,
-        audience: config.tokenAudience,
-        clockSkewSeconds: config.clockSkewSeconds,
-        refreshGraceSeconds: config.refreshGraceSeconds,
-        sessionIdleTimeoutSeconds: config.sessionIdleTimeout,
-      }),
+      tokenDoctor: createTokenDoctor({ sessions, apiKeys, users, clock, issuer: config.issuer }),
+      installationDoctor: {
+        diagnose: () => diagnoseInstallation({ config, clock, store, masterKey, installation, keyring }),
+      },
       vault,
       changes,
       leases,

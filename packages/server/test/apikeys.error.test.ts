@@ -88,6 +88,31 @@ describe('API keys: every refusal names its reason', () => {
     expect(beat.headers.get('www-authenticate')).toContain('error_description="key_revoked"');
   });
 
+  it('refuses a key of a suspended client as client_inactive, on verify and on a heartbeat', async () => {
+    const { clientId, key } = await clientWithKey(server, admin);
+    const { agent_id } = (
+      await call(server.url, 'POST', '/v1/agents/register', { token: key, body: { name: 'benched' } })
+    ).body;
+    expect((await verify(key)).body.valid).toBe(true);
+
+    const suspended = await call(server.url, 'PATCH', `/v1/admin/clients/${clientId}`, {
+      token: admin,
+      body: { status: 'suspended' },
+    });
+    expect(suspended.status).toBe(200);
+
+    const reply = await verify(key);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ valid: false, code: 'client_inactive' });
+    expect(reply.body.hint).toContain(clientId);
+
+    const beat = await call(server.url, 'POST', `/v1/agents/${agent_id}/heartbeat`, { token: key, body: {} });
+    expect(beat.status).toBe(401);
+    expect(beat.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(beat.body.code).toBe('client_inactive');
+    expect(beat.headers.get('www-authenticate')).toContain('error_description="client_inactive"');
+  });
+
   it('refuses an expired key as key_expired, naming when it expired', async () => {
     const { clientId } = await clientWithKey(server, admin);
     const created = await createKey(clientId, { name: 'short-lived', expires_in: 60 });

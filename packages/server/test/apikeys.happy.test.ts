@@ -170,12 +170,14 @@ describe('API keys: what works', () => {
     });
     expect(diagnosis.status).toBe(200);
     expect(diagnosis.body.checks.map(({ name, ok }: { name: string; ok: boolean }) => [name, ok])).toEqual([
+      ['input', true],
       ['format', true],
       ['installation', true],
       ['lookup', true],
       ['revocation', true],
       ['expiry', true],
       ['client', true],
+      ['rate_limit', true],
     ]);
   });
 

@@ -89,6 +89,29 @@ describe('cookie sessions for browser apps on the same site, with CSRF protectio
     expect(after.body.code).toBe('session_revoked');
   });
 
+  // A comparison that stops at the shorter string, or takes a prefix for a match, would let these through.
+  it('refuses a CSRF token one character short or one too long as csrf_invalid, and the session lives on', async () => {
+    const email = uniqueEmail('csrf-length');
+    await signUp(server.url, email);
+    const { cookie, csrf } = await cookieLogin(email);
+    const before = await call(server.url, 'GET', '/v1/auth/session', { headers: { cookie } });
+    expect(before.status).toBe(200);
+
+    const variants = { 'one character short': csrf.slice(0, -1), 'one character too long': `${csrf}A` };
+    for (const [variant, token] of Object.entries(variants)) {
+      const reply = await call(server.url, 'POST', '/v1/auth/logout', {
+        headers: { cookie, 'x-csrf-token': token },
+      });
+      expect(reply.status, variant).toBe(403);
+      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(reply.body.code).toBe('csrf_invalid');
+      expect(reply.headers.get('set-cookie')).toBeNull();
+    }
+    const after = await call(server.url, 'GET', '/v1/auth/session', { headers: { cookie } });
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(before.body);
+  });
+
   it('needs no CSRF token for a bearer request, which a browser cannot forge', async () => {
     const { access_token } = await signUp(server.url);
     expect(

@@ -1,7 +1,10 @@
 import { type ClientAction, type Code, reasonCodes } from '@gatehouse/codes';
 import type { JWTPayload } from 'jose';
 
-/** The claims of a Gatehouse access token (DESIGN.md): `iss aud sub sid iat nbf exp jti scope`, plus extras. */
+/**
+ * The claims of a Gatehouse access token (docs/troubleshooting.md, failure 4): `iss aud sub sid iat nbf exp jti
+ * scope`, plus extras.
+ */
 export interface AccessTokenClaims extends JWTPayload {
   iss: string;
   sub: string;

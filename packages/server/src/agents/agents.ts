@@ -35,13 +35,26 @@ export interface Agents {
     context: EventContext,
   ): Promise<{ agent_id: string }>;
   /** Authenticates the key and records the beat; a refused key is recorded on the agent and as an event naming it. */
-  heartbeat(
+  /**
+   * A heartbeat's credential check, before anything else about the request: the key, its `agent` scope and
+   * the agent it speaks for. The result (or the refusal) is recorded on the agent as its last auth result.
+   */
+  authenticateHeartbeat(
     agentId: string,
     rawKey: string | undefined,
-    status: string | undefined,
     context: EventContext,
+  ): Promise<HeartbeatPass>;
+  /** Records a heartbeat that passed its check, with the status the agent reports. */
+  recordHeartbeat(
+    pass: HeartbeatPass,
+    status: string | undefined,
   ): Promise<{ ok: true; server_time: string }>;
   list(clientId?: string): Promise<AgentView[]>;
+}
+
+/** A heartbeat whose key was accepted for its agent. */
+export interface HeartbeatPass {
+  agentId: string;
 }
 
 export interface AgentsOptions {
@@ -107,7 +120,7 @@ export function createAgents(options: AgentsOptions): Agents {
       return { agent_id: row.id };
     },
 
-    async heartbeat(agentId, rawKey, status, context) {
+    async authenticateHeartbeat(agentId, rawKey, context) {
       const agent = await findAgentById(db, agentId);
       const now = clock.now();
       if (!rawKey) {
@@ -151,6 +164,11 @@ export function createAgents(options: AgentsOptions): Agents {
           detail: `No agent ${agentId} for client ${verdict.client.name}; register it again`,
         });
       }
+      return { agentId };
+    },
+
+    async recordHeartbeat({ agentId }, status) {
+      const now = clock.now();
       await updateAgent(db, agentId, {
         last_heartbeat_at: now,
         last_auth_code: 'ok',

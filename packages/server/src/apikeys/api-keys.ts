@@ -1,8 +1,9 @@
 import { type Code, reasonCodes } from '@gatehouse/codes';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
+import { type Check, CheckTrail } from '../checks/check-trail.js';
+import type { ClientRow, Clients } from '../clients/clients.js';
 import { type Clock, toIso } from '../clock.js';
-import { type Check, CheckTrail } from '../doctor/check.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type Actor, type EventContext, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import type { RateCounter } from '../fleet/rate-counter.js';
@@ -16,7 +17,6 @@ import {
   revokeApiKey,
   rotateApiKey,
 } from '../store/api-keys-store.js';
-import { type ClientRow, findClientById } from '../store/clients-store.js';
 import type { Database } from '../store/schema.js';
 import type { KeyCache } from './key-cache.js';
 import {
@@ -118,7 +118,9 @@ export interface ApiKeysOptions {
   lastUsed: LastUsedBatcher;
   installationTag: string;
   metrics: Pick<Metrics, 'cacheLookup'>;
-  rateCounter: Pick<RateCounter, 'hit'>;
+  rateCounter: Pick<RateCounter, 'hit' | 'peek'>;
+  /** Whose keys these are: a key is issued to, and listed for, an existing client only. */
+  clients: Pick<Clients, 'get'>;
 }
 
 /** A key as presented, once normalized, with the diagnosis trail when one is being recorded. */
@@ -129,6 +131,11 @@ interface Presented {
 }
 
 const parseJson = <T>(text: string | null): T | null => (text ? (JSON.parse(text) as T) : null);
+
+function describeLimit(rateLimit: string): string {
+  const { limit, window_seconds } = JSON.parse(rateLimit) as RateLimit;
+  return `${limit} uses per ${window_seconds} s`;
+}
 
 function keyStatus(row: ApiKeyRow, now: number): KeyView['status'] {
   if (row.revoked_at !== null && row.revoked_at <= now) return 'revoked';
@@ -169,13 +176,19 @@ function validateScopes(scopes: string[]): string[] {
 }
 
 export function createApiKeys(options: ApiKeysOptions): ApiKeys {
-  const { db, clock, events, cache, lastUsed, installationTag, rateCounter } = options;
+  const { db, clock, events, cache, lastUsed, installationTag, rateCounter, clients } = options;
 
-  /** A key's own limit, counted on the counters every instance shares. */
-  async function overRateLimit(row: ApiKeyRow): Promise<boolean> {
+  /**
+   * A key's own limit, counted on the counters every instance shares. A use counts itself; a diagnosis counts
+   * nothing and predicts the next use, which would be one over what is counted so far.
+   */
+  async function overRateLimit(row: ApiKeyRow, use: boolean): Promise<boolean> {
     const limit = parseJson<RateLimit>(row.rate_limit);
     if (!limit) return false;
-    const { count } = await rateCounter.hit(`key|${row.id}`, limit.window_seconds * 1000);
+    const counterKey = `key|${row.id}`;
+    const windowMs = limit.window_seconds * 1000;
+    if (!use) return (await rateCounter.peek(counterKey, windowMs)) >= limit.limit;
+    const { count } = await rateCounter.hit(counterKey, windowMs);
     return count > limit.limit;
   }
 
@@ -279,17 +292,16 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     if (notes.length) trail?.pass('input', `Stripped from the key: ${notes.join(', ')}`);
     else trail?.pass('input', 'No surrounding whitespace, quotes or Bearer prefix');
     const keyHash = hashApiKey(presented.value);
-    let entry = cache.get(keyHash);
-    options.metrics.cacheLookup('api_key', entry !== undefined);
-    // A cached key passed the form checks before, byte for byte: they are repeated only to explain them.
-    // Any other key is judged on its form before the database is asked.
-    if (!entry || trail) {
+    // A diagnosis reads the database and fills no cache: asking the doctor changes nothing a request sees.
+    let entry = trail ? undefined : cache.get(keyHash);
+    if (!trail) options.metrics.cacheLookup('api_key', entry !== undefined);
+    // A cached key passed the form checks before, byte for byte. Any other key is judged on its form
+    // before the database is asked.
+    if (!entry) {
       const refused = formRefusal(presented);
       if (refused) return refused;
-    }
-    if (!entry) {
       entry = await findApiKeyByHash(db, keyHash);
-      if (entry) cache.set(keyHash, entry);
+      if (entry && !trail) cache.set(keyHash, entry);
     }
     if (!entry) {
       return refusal(presented, 'key_not_found', 'lookup', {
@@ -332,11 +344,18 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       });
     }
     trail?.pass('client', `Client "${client.name}" is active`);
-    if (!use) return verified(key, client, notes);
     // Most keys have no limit of their own: they skip the counter and its await.
-    if (key.rate_limit !== null && (await overRateLimit(key)))
-      return refusal(presented, 'rate_limited', 'rate_limit', ids);
-    lastUsed.note(key.id, now);
+    if (key.rate_limit !== null && (await overRateLimit(key, use))) {
+      return refusal(presented, 'rate_limited', 'rate_limit', {
+        ...ids,
+        detail: `Over its own limit of ${describeLimit(key.rate_limit)}`,
+      });
+    }
+    trail?.pass(
+      'rate_limit',
+      key.rate_limit === null ? 'No limit of its own' : `Within ${describeLimit(key.rate_limit)}`,
+    );
+    if (use) lastUsed.note(key.id, now);
     return verified(key, client, notes);
   }
 
@@ -363,8 +382,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
 
   return {
     async create(clientId, input, actor = INTERNAL_ACTOR) {
-      const client = await findClientById(db, clientId);
-      if (!client) throw new GatehouseError('client_not_found', { detail: `No client with id ${clientId}` });
+      await clients.get(clientId);
       const created = await issue(clientId, {
         name: input.name,
         scopes: validateScopes(input.scopes ?? ['agent']),
@@ -378,9 +396,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     },
 
     async list(clientId) {
-      if (!(await findClientById(db, clientId))) {
-        throw new GatehouseError('client_not_found', { detail: `No client with id ${clientId}` });
-      }
+      await clients.get(clientId);
       const now = clock.now();
       return (await listClientApiKeys(db, clientId)).map((row) => toView(row, now));
     },

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import type { ClientRow } from '../clients/clients.js';
 import type { Clock } from '../clock.js';
 import type { ChangeFeed } from '../fleet/change-feed.js';
 import type { ApiKeyRow } from '../store/api-keys-store.js';
-import type { ClientRow } from '../store/clients-store.js';
 
 export interface CachedKey {
   key: ApiKeyRow;

@@ -15,8 +15,8 @@ export function registerAdmin(program: Command): void {
       .requiredOption('--email <email>', 'email of the admin')
       .requiredOption('--password <password>', 'password for a new account (8 to 1024 characters)'),
   ).action(async (options: AdminCreateOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
-      const { user, created } = await gatehouse.users.ensureAdmin(options.email, options.password);
+    await withGatehouse(options, async ({ users }) => {
+      const { user, created } = await users.ensureAdmin(options.email, options.password);
       print(
         options,
         { user, created },

@@ -26,8 +26,8 @@ export function registerApiKeys(program: Command): void {
       .option('--scopes <list>', 'comma list of agent, introspect, vault:read, admin (default agent)')
       .option('--expires-in <seconds>', 'lifetime in seconds (default: no expiry)'),
   ).action(async (options: CreateOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
-      const issued = await gatehouse.apiKeys.create(
+    await withGatehouse(options, async ({ apiKeys }) => {
+      const issued = await apiKeys.create(
         options.client,
         {
           name: options.name,
@@ -50,8 +50,8 @@ export function registerApiKeys(program: Command): void {
       .description("a client's keys, by preview")
       .requiredOption('--client <client-id>', 'the client'),
   ).action(async (options: CommonOptions & { client: string }) => {
-    await withGatehouse(options, async (gatehouse) => {
-      const list = await gatehouse.apiKeys.list(options.client);
+    await withGatehouse(options, async ({ apiKeys }) => {
+      const list = await apiKeys.list(options.client);
       print(
         options,
         { keys: list },
@@ -74,8 +74,8 @@ export function registerApiKeys(program: Command): void {
       .argument('<key-id>')
       .option('--grace <seconds>', 'grace period in seconds (default 86400)'),
   ).action(async (id: string, options: RotateOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
-      const issued = await gatehouse.apiKeys.rotate(
+    await withGatehouse(options, async ({ apiKeys }) => {
+      const issued = await apiKeys.rotate(
         id,
         options.grace === undefined ? 86_400 : Number(options.grace),
         CLI_ACTOR,
@@ -90,8 +90,8 @@ export function registerApiKeys(program: Command): void {
 
   withCommonOptions(keys.command('revoke').description('revoke a key at once').argument('<key-id>')).action(
     async (id: string, options: CommonOptions) => {
-      await withGatehouse(options, async (gatehouse) => {
-        const key = await gatehouse.apiKeys.revoke(id, CLI_ACTOR);
+      await withGatehouse(options, async ({ apiKeys }) => {
+        const key = await apiKeys.revoke(id, CLI_ACTOR);
         print(options, key, `Key ${key.preview} (${key.id}) is revoked.`);
       });
     },

@@ -33,38 +33,35 @@ interface CreateOptions extends CommonOptions {
 }
 
 export function registerClients(program: Command): void {
-  const clients = program.command('clients').description('machine clients: their API keys and agents');
+  const clientCommands = program.command('clients').description('machine clients: their API keys and agents');
 
   withCommonOptions(
-    clients
+    clientCommands
       .command('create')
       .description('create a client (a tenant of machine identities)')
       .requiredOption('--name <name>', 'display name')
       .option('--email <email>', 'contact email'),
   ).action(async (options: CreateOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
-      const client = await gatehouse.clients.create(
-        { name: options.name, email: options.email ?? null },
-        CLI_ACTOR,
-      );
+    await withGatehouse(options, async ({ clients }) => {
+      const client = await clients.create({ name: options.name, email: options.email ?? null }, CLI_ACTOR);
       print(options, client, `Created client ${client.name} (${client.id}).`);
     });
   });
 
   withCommonOptions(
-    clients
+    clientCommands
       .command('list')
       .description(
         'every client with its keys (by preview, status, last use) and agents (last heartbeat, last auth result)',
       ),
   ).action(async (options: CommonOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
+    await withGatehouse(options, async ({ clients, apiKeys, agents }) => {
       const report: ClientReport[] = [];
-      for (const client of await gatehouse.clients.list()) {
+      for (const client of await clients.list()) {
         report.push({
           ...client,
-          keys: await gatehouse.apiKeys.list(client.id),
-          agents: await gatehouse.agents.list(client.id),
+          keys: await apiKeys.list(client.id),
+          agents: await agents.list(client.id),
         });
       }
       print(
@@ -80,15 +77,15 @@ export function registerClients(program: Command): void {
     ['activate', 'active'],
   ] as const) {
     withCommonOptions(
-      clients
+      clientCommands
         .command(command)
         .description(
           `${command} a client: its keys ${status === 'active' ? 'work again' : 'fail as client_inactive'} at once`,
         )
         .argument('<client-id>'),
     ).action(async (id: string, options: CommonOptions) => {
-      await withGatehouse(options, async (gatehouse) => {
-        const client = await gatehouse.clients.update(id, { status }, CLI_ACTOR);
+      await withGatehouse(options, async ({ clients }) => {
+        const client = await clients.update(id, { status }, CLI_ACTOR);
         print(options, client, `Client ${client.name} (${client.id}) is now ${client.status}.`);
       });
     });

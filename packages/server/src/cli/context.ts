@@ -28,10 +28,16 @@ export function configFrom(options: CommonOptions): Readonly<Config> {
   });
 }
 
+/** What a command works with: the services of an open Gatehouse, not its store, master key or lifecycle. */
+export type Services = Omit<
+  Gatehouse,
+  'store' | 'masterKey' | 'startBackgroundWork' | 'beginDraining' | 'close'
+>;
+
 /** Opens Gatehouse for a one-shot command (logs only warnings, to stderr), runs it, and closes it. */
 export async function withGatehouse<T>(
   options: CommonOptions,
-  work: (gatehouse: Gatehouse) => Promise<T>,
+  work: (services: Services) => Promise<T>,
 ): Promise<T> {
   const config = configFrom(options);
   const gatehouse = await openGatehouse({ config, logger: createLogger('warn', process.stderr) });

@@ -1,8 +1,7 @@
 import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
+import type { Check } from '../checks/check-trail.js';
 import { ConfigError } from '../config/parse.js';
-import type { Check } from '../doctor/check.js';
-import { diagnoseInstallation } from '../doctor/diagnose-installation.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
@@ -31,12 +30,12 @@ export function registerDoctor(program: Command): void {
       ),
   ).action(async (options: CommonOptions) => {
     try {
-      await withGatehouse(options, async (gatehouse) => {
-        const report = await diagnoseInstallation(gatehouse);
+      await withGatehouse(options, async ({ installationDoctor, installation }) => {
+        const report = await installationDoctor.diagnose();
         print(
           options,
           report,
-          `Gatehouse installation ${gatehouse.installation.id}\n${checkLines(report.checks)}\n\n${report.ok ? 'All checks passed.' : 'Some checks failed.'}`,
+          `Gatehouse installation ${installation.id}\n${checkLines(report.checks)}\n\n${report.ok ? 'All checks passed.' : 'Some checks failed.'}`,
         );
         if (!report.ok) process.exitCode = 1;
       });
@@ -60,8 +59,8 @@ export function registerDoctor(program: Command): void {
     // `doctor` takes the same options, and commander hands them to the parent: read both levels.
     const options = command.optsWithGlobals<CommonOptions>();
     const token = await readToken(argument);
-    await withGatehouse(options, async (gatehouse) => {
-      const diagnosis = await gatehouse.tokenDoctor.diagnose(token);
+    await withGatehouse(options, async ({ tokenDoctor }) => {
+      const diagnosis = await tokenDoctor.diagnose(token);
       const verdict = diagnosis.valid ? '✔ valid' : `✘ refused: ${diagnosis.code}`;
       print(
         options,

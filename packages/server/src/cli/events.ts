@@ -40,27 +40,25 @@ export function registerEvents(program: Command): void {
       .option('--limit <n>', 'at most this many', '100')
       .option('--follow', 'keep printing new events until interrupted'),
   ).action(async (options: EventsOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
+    await withGatehouse(options, async ({ events, clock }) => {
       const filter = {
         limit: Number(options.limit),
         ...(options.code ? { code: options.code } : {}),
         ...(options.type ? { type: options.type } : {}),
       };
-      const emit = (events: EventView[]) => {
-        for (const event of [...events].reverse()) {
+      const emit = (batch: EventView[]) => {
+        for (const event of [...batch].reverse()) {
           process.stdout.write(`${options.json ? JSON.stringify(event) : describe(event)}\n`);
         }
       };
-      let since = parseSince(options.since ?? '1h', gatehouse.clock.now());
+      let since = parseSince(options.since ?? '1h', clock.now());
       let seen = new Set<string>();
       do {
-        const events = (await gatehouse.events.query({ ...filter, since })).filter(
-          (event) => !seen.has(event.id),
-        );
-        emit(events);
-        if (events.length) {
-          since = Date.parse(events[0]!.at);
-          seen = new Set(events.filter((event) => Date.parse(event.at) === since).map((event) => event.id));
+        const fresh = (await events.query({ ...filter, since })).filter((event) => !seen.has(event.id));
+        emit(fresh);
+        if (fresh.length) {
+          since = Date.parse(fresh[0]!.at);
+          seen = new Set(fresh.filter((event) => Date.parse(event.at) === since).map((event) => event.id));
         }
         if (options.follow) await sleep(FOLLOW_INTERVAL_MS);
       } while (options.follow);

@@ -28,9 +28,9 @@ export function registerKeys(program: Command): void {
 
   withCommonOptions(keys.command('list').description('list signing keys: active, next and retired')).action(
     async (options: CommonOptions) => {
-      await withGatehouse(options, async (gatehouse) => {
-        const list = gatehouse.keyring.list();
-        const now = gatehouse.clock.now();
+      await withGatehouse(options, async ({ keyring, clock }) => {
+        const list = keyring.list();
+        const now = clock.now();
         print(options, { keys: list.map(keyJson) }, list.map((key) => keyLine(key, now)).join('\n'));
       });
     },
@@ -41,9 +41,9 @@ export function registerKeys(program: Command): void {
       .command('rotate')
       .description('make the next key active, retire the active one, publish a new next key'),
   ).action(async (options: CommonOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
-      const result = await gatehouse.keyring.rotate();
-      const retired = gatehouse.keyring.describe(result.retired);
+    await withGatehouse(options, async ({ keyring }) => {
+      const result = await keyring.rotate();
+      const retired = keyring.describe(result.retired);
       print(
         options,
         { ...result, retired_verify_until: retired?.verifyUntil ? toIso(retired.verifyUntil) : null },

@@ -4,9 +4,9 @@ import { type CommonOptions, print, withCommonOptions, withGatehouse } from './c
 export function registerMigrate(program: Command): void {
   withCommonOptions(program.command('migrate').description('bring the database schema up to date')).action(
     async (options: CommonOptions) => {
-      const { database, applied } = await withGatehouse(options, async (gatehouse) => ({
-        database: gatehouse.store.description,
-        applied: gatehouse.migrationsApplied,
+      const { database, applied } = await withGatehouse(options, async (services) => ({
+        database: services.databaseName,
+        applied: services.migrationsApplied,
       }));
       const done = applied.length ? `Applied ${applied.join(', ')}. ` : '';
       print(options, { ok: true, database, applied }, `${done}Database ${database} is up to date.`);

@@ -29,16 +29,12 @@ async function start(options: CommonOptions): Promise<void> {
     {
       url: config.issuer,
       data_dir: config.dataDir,
-      database: gatehouse.store.description,
+      database: gatehouse.databaseName,
       installation_id: gatehouse.installation.id,
-      master_key: {
-        fingerprint: gatehouse.masterKey.fingerprint,
-        origin: gatehouse.masterKey.origin,
-        created: gatehouse.masterKey.created,
-      },
+      master_key: gatehouse.masterKeyInfo,
       signing_keys: { active: signer.kid, next: next?.kid },
     },
-    `Gatehouse listening on ${config.issuer} (data ${config.dataDir}, database ${gatehouse.store.description}, signing key ${signer.kid})`,
+    `Gatehouse listening on ${config.issuer} (data ${config.dataDir}, database ${gatehouse.databaseName}, signing key ${signer.kid})`,
   );
   if ((await gatehouse.users.list({ limit: 1 })).users.length === 0) {
     logger.info(

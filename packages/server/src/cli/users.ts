@@ -1,6 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { exportUsers, importUserLines } from '../users/user-transfer.js';
 import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
 interface ExportOptions extends CommonOptions {
@@ -18,9 +17,9 @@ export function registerUsers(program: Command): void {
       .description('write every user as JSON lines')
       .option('--output <file>', 'write to a file instead of stdout'),
   ).action(async (options: ExportOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
+    await withGatehouse(options, async ({ userTransfer }) => {
       const lines: string[] = [];
-      for await (const record of exportUsers(gatehouse.store.db)) lines.push(JSON.stringify(record));
+      for await (const record of userTransfer.exportUsers()) lines.push(JSON.stringify(record));
       const text = lines.length ? `${lines.join('\n')}\n` : '';
       if (options.output) {
         await writeFile(options.output, text, { mode: 0o600 });
@@ -42,8 +41,8 @@ export function registerUsers(program: Command): void {
       .argument('<file>'),
   ).action(async (file: string, options: CommonOptions) => {
     const lines = (await readFile(file, 'utf8')).split('\n');
-    await withGatehouse(options, async (gatehouse) => {
-      const count = await importUserLines(gatehouse.store.db, gatehouse.clock, lines);
+    await withGatehouse(options, async ({ userTransfer }) => {
+      const count = await userTransfer.importLines(lines);
       print(
         options,
         { imported: count },

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { humanDuration } from '../doctor/diagnose-token.js';
+import { fromNow } from '../checks/human-duration.js';
 import type { ConnectionView, RefreshView } from '../vault/connection-view.js';
 import { CLI_ACTOR, type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
@@ -15,7 +15,7 @@ function expiryText(connection: ConnectionView): string {
   if (!connection.expires_at) return 'no token yet';
   const left = connection.seconds_left ?? 0;
   return left > 0
-    ? `expires ${connection.expires_at} (in ${humanDuration(left * 1000)})`
+    ? `expires ${connection.expires_at} (${fromNow(left * 1000)})`
     : `expired at ${connection.expires_at}`;
 }
 
@@ -56,12 +56,12 @@ interface StatusOptions extends CommonOptions {
 }
 
 export function registerVault(program: Command): void {
-  const vault = program
+  const vaultCommands = program
     .command('vault')
     .description('the outbound token vault: third-party OAuth connections and their tokens');
 
   withCommonOptions(
-    vault
+    vaultCommands
       .command('status')
       .description(
         'each connection: state, expiry (UTC and time left), last refresh, last error, refresh history',
@@ -69,30 +69,30 @@ export function registerVault(program: Command): void {
       .argument('[name]', 'only this connection')
       .option('--history <n>', 'refresh attempts shown per connection (at most 50)', '10'),
   ).action(async (name: string | undefined, options: StatusOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
+    await withGatehouse(options, async ({ vault, clock }) => {
       const history = Math.min(50, Math.max(1, Number(options.history) || 10));
       const connections = name
-        ? [await gatehouse.vault.get(name, history)]
-        : (await gatehouse.vault.list()).map((connection) => ({
+        ? [await vault.get(name, history)]
+        : (await vault.list()).map((connection) => ({
             ...connection,
             refreshes: connection.refreshes.slice(0, history),
           }));
       print(
         options,
-        { server_time: new Date(gatehouse.clock.now()).toISOString(), connections },
+        { server_time: new Date(clock.now()).toISOString(), connections },
         connections.length ? connections.map(describeConnection).join('\n') : 'No vault connections yet.',
       );
     });
   });
 
   withCommonOptions(
-    vault
+    vaultCommands
       .command('refresh')
       .description('refresh a connection now, whatever its schedule or backoff (after fixing the provider)')
       .argument('<name>'),
   ).action(async (name: string, options: CommonOptions) => {
-    await withGatehouse(options, async (gatehouse) => {
-      const connection = await gatehouse.vault.refresh(name, CLI_ACTOR);
+    await withGatehouse(options, async ({ vault }) => {
+      const connection = await vault.refresh(name, CLI_ACTOR);
       print(options, connection, describeConnection(connection));
       if (connection.state !== 'active') process.exitCode = 1;
     });

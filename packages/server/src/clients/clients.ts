@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { KeyCache } from '../apikeys/key-cache.js';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type Actor, type Events, INTERNAL_ACTOR } from '../events/events.js';
@@ -13,6 +12,9 @@ import {
 } from '../store/clients-store.js';
 import type { ClientStatus, Database } from '../store/schema.js';
 import { parseEmail } from '../users/email.js';
+
+/** What other domains may hold of a client (the API keys' cache keeps it beside each verified key). */
+export type { ClientRow } from '../store/clients-store.js';
 
 export interface ClientView {
   id: string;
@@ -28,6 +30,14 @@ export interface Clients {
   get(id: string): Promise<ClientView>;
   list(): Promise<ClientView[]>;
   update(id: string, patch: { name?: string; status?: ClientStatus }, actor?: Actor): Promise<ClientView>;
+}
+
+/**
+ * A cache holding clients (the verified-key cache), told to forget a client that changed: it is declared here,
+ * not imported, so the clients domain depends on no domain that depends on it.
+ */
+export interface CachedClients {
+  forgetClient(clientId: string): void;
 }
 
 const toView = (row: ClientRow): ClientView => ({
@@ -49,7 +59,7 @@ function parseClientName(raw: string): string {
 export function createClients(
   db: Kysely<Database>,
   clock: Clock,
-  keyCache: KeyCache,
+  keyCache: CachedClients,
   events: Events,
 ): Clients {
   async function requireClient(id: string): Promise<ClientRow> {

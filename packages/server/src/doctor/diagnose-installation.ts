@@ -1,15 +1,14 @@
 import { stat } from 'node:fs/promises';
+import { type Check, CheckTrail } from '../checks/check-trail.js';
+import { humanDuration } from '../checks/human-duration.js';
 import { type Clock, toIso } from '../clock.js';
 import type { Config } from '../config/config.js';
 import type { Keyring } from '../keyring/keyring.js';
-import type { MasterKey } from '../secrets/master-key.js';
 import type { Store } from '../store/database.js';
 import type { InstallationRow } from '../store/installation-store.js';
 import { pendingMigrations } from '../store/migrate.js';
 import { databaseTime, pingDatabase } from '../store/ping.js';
 import { detectPooler } from '../store/pooler.js';
-import { type Check, CheckTrail } from './check.js';
-import { humanDuration } from './diagnose-token.js';
 
 export interface InstallationReport {
   ok: boolean;
@@ -87,7 +86,8 @@ export async function diagnoseInstallation(parts: {
   config: Readonly<Config>;
   clock: Clock;
   store: Store;
-  masterKey: MasterKey;
+  /** Which master key this process holds; the key itself stays in the wiring. */
+  masterKey: { fingerprint: string; origin: string };
   installation: Pick<InstallationRow, 'master_key_fingerprint'>;
   keyring: Keyring;
 }): Promise<InstallationReport> {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import { countRequest, deleteRateLimitsBefore } from '../store/rate-limits-store.js';
+import { countRequest, deleteRateLimitsBefore, readRequestCount } from '../store/rate-limits-store.js';
 import type { Database } from '../store/schema.js';
 import type { RedisConnections } from './redis.js';
 
@@ -18,6 +18,8 @@ export interface RateCount {
  */
 export interface RateCounter {
   hit(key: string, windowMs: number): Promise<RateCount>;
+  /** The count so far in `key`'s window, counting nothing: what the next `hit` will add one to. */
+  peek(key: string, windowMs: number): Promise<number>;
   prune(): Promise<void>;
 }
 
@@ -58,6 +60,12 @@ export function createRateCounter(options: {
   };
   const local = options.inMemory ? inMemory : inDatabase;
 
+  const peekLocal = async (key: string, windowMs: number): Promise<number> => {
+    if (!options.inMemory) return readRequestCount(db, key, clock.now(), windowMs);
+    const window = windows.peek(key);
+    return window !== undefined && window.start > clock.now() - windowMs ? window.count : 0;
+  };
+
   const inRedis = async (connections: RedisConnections, key: string, windowMs: number) => {
     const [count, ttl] = (await connections.commands.eval(
       REDIS_WINDOW,
@@ -76,6 +84,15 @@ export function createRateCounter(options: {
       } catch (error) {
         options.onRedisError(error);
         return inDatabase(key, windowMs);
+      }
+    },
+    async peek(key, windowMs) {
+      if (!redis) return peekLocal(key, windowMs);
+      try {
+        return Number((await redis.commands.get(`${options.prefix}${key}`)) ?? 0);
+      } catch (error) {
+        options.onRedisError(error);
+        return readRequestCount(db, key, clock.now(), windowMs);
       }
     },
     prune: () => deleteRateLimitsBefore(db, clock.now() - 3_600_000),

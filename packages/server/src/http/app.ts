@@ -3,9 +3,27 @@ import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
+import type { Agents } from '../agents/agents.js';
+import type { ApiKeys } from '../apikeys/api-keys.js';
+import type { MachineTokens } from '../apikeys/machine-tokens.js';
+import type { Clients } from '../clients/clients.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import type { TokenDoctor } from '../doctor/diagnose-token.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import type { Gatehouse } from '../gatehouse.js';
+import type { Events } from '../events/events.js';
+import type { RateCounter } from '../fleet/rate-counter.js';
+import type { Readiness } from '../health/readiness.js';
+import type { Keyring } from '../keyring/keyring.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Mfa } from '../mfa/mfa.js';
+import type { Sessions } from '../sessions/sessions.js';
+import type { SignIn } from '../sessions/sign-in.js';
+import type { Users } from '../users/users.js';
+import type { Vault } from '../vault/vault.js';
+import { guardDeps } from './bearer.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
 import { problemBody, sendProblem, toGatehouseError } from './problem.js';
 import { adminClientRoutes } from './routes/admin-clients.js';
@@ -28,8 +46,34 @@ const REQUEST_ID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Large enough for any real token, small enough that header floods are cheap to refuse. */
 const MAX_HEADER_BYTES = 128 * 1024;
 
+/**
+ * What the HTTP layer serves from: the services its routes call and what the server itself needs. An open
+ * Gatehouse has all of it; its store and master key are not part of it.
+ */
+export interface AppDeps {
+  config: Readonly<Config>;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  keyring: Keyring;
+  rateCounter: RateCounter;
+  users: Users;
+  sessions: Sessions;
+  signIn: SignIn;
+  mfa: Mfa;
+  events: Events;
+  clients: Clients;
+  apiKeys: ApiKeys;
+  agents: Agents;
+  machineTokens: MachineTokens;
+  tokenDoctor: TokenDoctor;
+  vault: Vault;
+  readiness: () => Promise<Readiness>;
+  isDraining: () => boolean;
+}
+
 /** A hop count believes that many proxies in front of us; CIDR lists and false pass through unchanged. */
-function trustProxyOption(setting: Gatehouse['config']['trustProxy']) {
+function trustProxyOption(setting: Config['trustProxy']) {
   return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
 }
 
@@ -76,13 +120,13 @@ function answerUnparseableRequest(error: Error, socket: Socket): void {
   );
 }
 
-export async function buildApp(gatehouse: Gatehouse): Promise<App> {
-  const { config } = gatehouse;
-  const answerStaticDocument = staticDocuments(gatehouse);
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, logger, metrics } = deps;
+  const answerStaticDocument = staticDocuments(deps);
   const app = Fastify({
-    loggerInstance: gatehouse.logger as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: (_logger, bindings) => lazyChildLogger(gatehouse.logger, bindings),
+    childLoggerFactory: (_logger, bindings) => lazyChildLogger(logger, bindings),
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: 64 * 1024,
     // While closing, requests on open connections are still answered (a 503 would be a failure the
@@ -93,7 +137,7 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
         response.setHeader('x-request-id', assignRequestId(request));
         // A draining instance closes each connection after its response, so no client is left holding an
         // idle keep-alive connection when the listener closes (its next request would meet a reset).
-        if (gatehouse.isDraining()) response.setHeader('connection', 'close');
+        if (deps.isDraining()) response.setHeader('connection', 'close');
         if (answerStaticDocument(request, response)) return;
         handler(request, response);
       }),
@@ -109,13 +153,14 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
   app.decorateRequest('machine', null);
+  app.decorateRequest('heartbeat', null);
   app.decorateRequest('actorId', null);
   app.decorateRequest('cookieSession', false);
   // One callback-style hook (an async hook costs a promise on every request): time it, and log it at info.
-  const logRequests = gatehouse.logger.isLevelEnabled('info');
+  const logRequests = logger.isLevelEnabled('info');
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    gatehouse.metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (logRequests) {
       request.log.info(
         { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
@@ -155,17 +200,32 @@ export async function buildApp(gatehouse: Gatehouse): Promise<App> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes, gatehouse);
-  await app.register(wellKnownRoutes, gatehouse);
-  await app.register(authRoutes, gatehouse);
-  await app.register(mfaRoutes, gatehouse);
-  await app.register(oauthRoutes, gatehouse);
-  await app.register(adminUserRoutes, gatehouse);
-  await app.register(adminClientRoutes, gatehouse);
-  await app.register(adminEventRoutes, gatehouse);
-  await app.register(adminDiagnoseRoutes, gatehouse);
-  await app.register(machineRoutes, gatehouse);
-  await app.register(vaultAdminRoutes, gatehouse);
-  await app.register(vaultRoutes, gatehouse);
+  await registerRoutes(app, deps);
   return app;
+}
+
+/** Each route plugin gets the services it calls, and the guards built once for all of them. */
+async function registerRoutes(app: App, deps: AppDeps): Promise<void> {
+  const { config, sessions, signIn, users, apiKeys, agents, events, vault, rateCounter } = deps;
+  const guards = guardDeps(deps);
+  await app.register(healthRoutes, { readiness: deps.readiness, metrics: deps.metrics });
+  await app.register(wellKnownRoutes, { keyring: deps.keyring, config });
+  await app.register(authRoutes, { sessions, signIn, guards, rateCounter, config });
+  await app.register(mfaRoutes, { mfa: deps.mfa, signIn, sessions, guards, rateCounter, config });
+  await app.register(oauthRoutes, {
+    sessions,
+    users,
+    machineTokens: deps.machineTokens,
+    signIn,
+    guards,
+    rateCounter,
+    config,
+  });
+  await app.register(adminUserRoutes, { users, sessions, guards });
+  await app.register(adminClientRoutes, { clients: deps.clients, apiKeys, agents, guards });
+  await app.register(adminEventRoutes, { events, clock: deps.clock, guards });
+  await app.register(adminDiagnoseRoutes, { tokenDoctor: deps.tokenDoctor, events, guards });
+  await app.register(machineRoutes, { apiKeys, agents, guards, rateCounter, config });
+  await app.register(vaultAdminRoutes, { vault, guards });
+  await app.register(vaultRoutes, { vault, guards });
 }

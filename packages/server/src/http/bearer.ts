@@ -149,14 +149,14 @@ export function machineOf(request: FastifyRequest): KeyPrincipal {
   return request.machine;
 }
 
-export const guardDeps = (gatehouse: {
+export const guardDeps = (parts: {
   sessions: Sessions;
   apiKeys: ApiKeys;
-  config: Readonly<Config>;
+  config: Readonly<Pick<Config, 'issuer' | 'publicUrl' | 'sessionAbsoluteTimeout'>>;
 }): GuardDeps => ({
-  sessions: gatehouse.sessions,
-  apiKeys: gatehouse.apiKeys,
-  issuer: gatehouse.config.issuer,
-  cookie: sessionCookie(gatehouse.config),
-  publicOrigin: new URL(gatehouse.config.publicUrl).origin,
+  sessions: parts.sessions,
+  apiKeys: parts.apiKeys,
+  issuer: parts.config.issuer,
+  cookie: sessionCookie(parts.config),
+  publicOrigin: new URL(parts.config.publicUrl).origin,
 });

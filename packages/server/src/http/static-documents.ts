@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Gatehouse } from '../gatehouse.js';
-import { discoveryDocument } from './routes/well-known.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { discoveryDocument, type WellKnownRoutesDeps } from './routes/well-known.js';
 
 interface StaticDocument {
   body(): string;
@@ -14,14 +14,15 @@ interface StaticDocument {
  * bursts (at startup, on unknown kids). The routes in well-known.ts still serve HEAD, query strings and
  * the OpenAPI description.
  */
-export function staticDocuments(gatehouse: Gatehouse) {
-  const discovery = JSON.stringify(discoveryDocument(gatehouse.config.issuer));
+export function staticDocuments({
+  keyring,
+  config,
+  metrics,
+}: WellKnownRoutesDeps & { metrics: Pick<Metrics, 'httpRequest'> }) {
+  const discovery = JSON.stringify(discoveryDocument(config.issuer));
   const documents = new Map<string, StaticDocument>([
     ['/.well-known/openid-configuration', { body: () => discovery, cacheControl: 'public, max-age=3600' }],
-    [
-      '/.well-known/jwks.json',
-      { body: () => gatehouse.keyring.jwksJson(), cacheControl: 'public, max-age=300' },
-    ],
+    ['/.well-known/jwks.json', { body: () => keyring.jwksJson(), cacheControl: 'public, max-age=300' }],
   ]);
 
   /** Answers the request and returns true if it asks for one of the documents with a plain GET. */
@@ -36,7 +37,7 @@ export function staticDocuments(gatehouse: Gatehouse) {
       'content-length': Buffer.byteLength(body),
     });
     response.end(body);
-    gatehouse.metrics.httpRequest('GET', request.url!, 200, (performance.now() - started) / 1000);
+    metrics.httpRequest('GET', request.url!, 200, (performance.now() - started) / 1000);
     return true;
   };
 }

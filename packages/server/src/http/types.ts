@@ -6,7 +6,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import type { KeyPrincipal } from '../agents/agents.js';
+import type { HeartbeatPass, KeyPrincipal } from '../agents/agents.js';
 import type { Principal } from '../sessions/sessions.js';
 
 export type App = FastifyInstance<
@@ -23,6 +23,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** The machine, on routes guarded by an API key. */
     machine: KeyPrincipal | null;
+    /** The agent a heartbeat's key was accepted for, on the heartbeat route. */
+    heartbeat: HeartbeatPass | null;
     /** True when the user was authenticated by the browser session cookie. */
     cookieSession: boolean;
     /** Who acts: the user id or the API key id, for events of administrative actions. */

@@ -2,7 +2,6 @@ import type { CryptoKey } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { SigningAlg } from '../config/config.js';
-import type { MasterKey } from '../secrets/master-key.js';
 import type { Database } from '../store/schema.js';
 import {
   initializeSigningKeys,
@@ -49,7 +48,10 @@ export interface Keyring {
 
 export interface KeyringOptions {
   db: Kysely<Database>;
-  masterKey: MasterKey;
+  /** The master key's `signing-keys` subkey: seals the private keys. */
+  sealingKey: Uint8Array;
+  /** The master key's fingerprint, named when it cannot open a stored key. */
+  masterKeyFingerprint: string;
   clock: Clock;
   alg: SigningAlg;
   /** How long a retired key keeps verifying: the longest token lifetime plus skew and refresh lag. */
@@ -79,7 +81,7 @@ const STATE_ORDER = { active: 0, next: 1, retired: 2 } as const;
 
 async function buildSnapshot(
   unordered: SigningKeyRow[],
-  masterKey: MasterKey,
+  sealing: Pick<KeyringOptions, 'sealingKey' | 'masterKeyFingerprint'>,
   now: number,
   previous?: Snapshot,
 ): Promise<Snapshot> {
@@ -96,10 +98,10 @@ async function buildSnapshot(
   let signer = previous?.signer.kid === active.kid ? previous.signer : undefined;
   if (!signer) {
     try {
-      signer = { kid: active.kid, alg: active.alg, key: await importPrivateKey(active, masterKey) };
+      signer = { kid: active.kid, alg: active.alg, key: await importPrivateKey(active, sealing.sealingKey) };
     } catch (error) {
       throw new MasterKeyMismatchError(
-        `The master key (${masterKey.fingerprint}) cannot open signing key ${active.kid}: it is not the key this database was created with`,
+        `The master key (${sealing.masterKeyFingerprint}) cannot open signing key ${active.kid}: it is not the key this database was created with`,
         { cause: error },
       );
     }
@@ -109,22 +111,22 @@ async function buildSnapshot(
 }
 
 export async function openKeyring(options: KeyringOptions): Promise<Keyring> {
-  const { db, masterKey, clock, alg } = options;
+  const { db, sealingKey, clock, alg } = options;
   let rows = await listSigningKeys(db);
   if (!rows.some((row) => row.state === 'active')) {
     const now = clock.now();
     await initializeSigningKeys(
       db,
-      await generateSigningKeyRow(alg, masterKey, 'active', now),
-      await generateSigningKeyRow(alg, masterKey, 'next', now),
+      await generateSigningKeyRow(alg, sealingKey, 'active', now),
+      await generateSigningKeyRow(alg, sealingKey, 'next', now),
     );
     rows = await listSigningKeys(db);
   }
-  let snapshot = await buildSnapshot(rows, masterKey, clock.now());
+  let snapshot = await buildSnapshot(rows, options, clock.now());
   let timer: NodeJS.Timeout | undefined;
 
   const reload = async () => {
-    snapshot = await buildSnapshot(await listSigningKeys(db), masterKey, clock.now(), snapshot);
+    snapshot = await buildSnapshot(await listSigningKeys(db), options, clock.now(), snapshot);
   };
 
   return {
@@ -136,7 +138,7 @@ export async function openKeyring(options: KeyringOptions): Promise<Keyring> {
     reload,
     async rotate() {
       const now = clock.now();
-      const next = await generateSigningKeyRow(alg, masterKey, 'next', now);
+      const next = await generateSigningKeyRow(alg, sealingKey, 'next', now);
       const result = await rotateSigningKeys(db, now, now + options.retiredKeyWindowSeconds * 1000, next);
       await reload();
       return result;

@@ -7,7 +7,6 @@ import {
   type JWK,
 } from 'jose';
 import type { SigningAlg } from '../config/config.js';
-import type { MasterKey } from '../secrets/master-key.js';
 import { open, seal } from '../secrets/sealed-box.js';
 import type { SigningKeyRow } from '../store/signing-keys-store.js';
 
@@ -15,10 +14,10 @@ export type VerifyKey = Parameters<typeof import('jose').jwtVerify>[1] & CryptoK
 
 const sealContext = (kid: string) => `signing-key:${kid}`;
 
-/** Generates a key pair; the private half is sealed under the master key's signing-keys subkey before it is stored. */
+/** Generates a key pair; the private half is sealed under `sealingKey` before it is stored. */
 export async function generateSigningKeyRow(
   alg: SigningAlg,
-  masterKey: MasterKey,
+  sealingKey: Uint8Array,
   state: 'active' | 'next',
   now: number,
 ): Promise<SigningKeyRow> {
@@ -31,7 +30,7 @@ export async function generateSigningKeyRow(
     alg,
     state,
     public_jwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
-    private_jwk_sealed: seal(masterKey.subkey('signing-keys'), JSON.stringify(privateJwk), sealContext(kid)),
+    private_jwk_sealed: seal(sealingKey, JSON.stringify(privateJwk), sealContext(kid)),
     created_at: now,
     activated_at: state === 'active' ? now : null,
     retired_at: null,
@@ -43,11 +42,9 @@ export async function importPublicKey(row: SigningKeyRow): Promise<CryptoKey> {
   return (await importJWK(JSON.parse(row.public_jwk) as JWK, row.alg)) as CryptoKey;
 }
 
-/** Throws when the master key is not the one that sealed the row (the caller names the fingerprints). */
-export async function importPrivateKey(row: SigningKeyRow, masterKey: MasterKey): Promise<CryptoKey> {
-  const jwk = JSON.parse(
-    open(masterKey.subkey('signing-keys'), row.private_jwk_sealed, sealContext(row.kid)),
-  ) as JWK;
+/** Throws when `sealingKey` is not the key that sealed the row (the caller names the master key's fingerprint). */
+export async function importPrivateKey(row: SigningKeyRow, sealingKey: Uint8Array): Promise<CryptoKey> {
+  const jwk = JSON.parse(open(sealingKey, row.private_jwk_sealed, sealContext(row.kid))) as JWK;
   return (await importJWK(jwk, row.alg)) as CryptoKey;
 }
 

@@ -5,7 +5,6 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { decided } from '../events/decided.js';
 import type { AuthEvent, EventContext, Events } from '../events/events.js';
 import { open, seal } from '../secrets/sealed-box.js';
-import type { SessionViewCache } from '../sessions/session-view-cache.js';
 import {
   claimTotpStep,
   completeMfaChallenge,
@@ -23,9 +22,9 @@ import {
   savePendingTotp,
 } from '../store/mfa-store.js';
 import type { Database } from '../store/schema.js';
-import { findUserById, type UserRow } from '../store/users-store.js';
 import type { LoginThrottle } from '../users/login-throttle.js';
-import { toUser, type User } from '../users/user-view.js';
+import type { User } from '../users/user-view.js';
+import type { CachedUsers, Users } from '../users/users.js';
 import { hashBackupCode, newBackupCodes, normalizeBackupCode } from './backup-codes.js';
 import { hashMfaToken, isMfaTokenShaped, newMfaToken } from './mfa-token.js';
 import { isTotpShaped, matchTotp, newTotpSecret, totpUri } from './totp.js';
@@ -95,8 +94,9 @@ export interface MfaOptions {
   db: Kysely<Database>;
   clock: Clock;
   events: Events;
+  users: Pick<Users, 'get' | 'find'>;
   throttle: LoginThrottle;
-  views: SessionViewCache;
+  views: CachedUsers;
   /** The master key's `totp` subkey: seals TOTP secrets. */
   totpKey: Uint8Array;
   /** The master key's `backup-codes` subkey: keys the stored HMAC of each backup code. */
@@ -120,38 +120,32 @@ const wrongCode = (internal: string) => new GatehouseError('mfa_invalid', { inte
 const mfaTokenInvalid = (detail: string) => new GatehouseError('mfa_token_invalid', { detail });
 
 export function createMfa(options: MfaOptions): Mfa {
-  const { db, clock, events, throttle, views, totpKey, backupCodeKey } = options;
+  const { db, clock, events, users, throttle, views, totpKey, backupCodeKey } = options;
   const challengeTtl = options.challengeTtlSeconds ?? CHALLENGE_TTL_SECONDS;
 
-  async function requireUser(userId: string): Promise<UserRow> {
-    const row = await findUserById(db, userId);
-    if (!row) throw new GatehouseError('user_not_found', { detail: `No user with id ${userId}` });
-    return row;
-  }
-
-  function requireEnabled(row: UserRow): void {
-    if (row.mfa_enabled_at == null) {
+  function requireEnabled(user: User): void {
+    if (!user.mfa_enabled) {
       throw new GatehouseError('mfa_not_enrolled', { detail: 'This account has no confirmed second factor' });
     }
   }
 
   /** A failed code: counted on the account's throttle like a wrong password, then refused. */
-  async function refuseCode(row: UserRow, internal: string): Promise<never> {
-    await throttle.recordFailure(row.email);
+  async function refuseCode(user: User, internal: string): Promise<never> {
+    await throttle.recordFailure(user.email);
     throw wrongCode(internal);
   }
 
   /** What a typed code proves against the user's confirmed factors, or why it proves nothing; spends nothing. */
   async function judge(
-    row: UserRow,
+    user: User,
     code: string,
     accepts: { backupCodes: boolean },
   ): Promise<SecondFactorProof | { wrong: string }> {
     const typed = code.replace(/\s/g, '');
     if (isTotpShaped(typed)) {
-      const totp = await findTotp(db, row.id);
+      const totp = await findTotp(db, user.id);
       if (!totp || totp.confirmed_at === null) return { wrong: 'no confirmed authenticator app' };
-      const step = matchTotp(open(totpKey, totp.secret_sealed, sealContext(row.id)), typed, clock.now());
+      const step = matchTotp(open(totpKey, totp.secret_sealed, sealContext(user.id)), typed, clock.now());
       if (step === null) return { wrong: 'wrong TOTP code' };
       if (step <= totp.last_step) return { wrong: 'TOTP code already used' };
       return { kind: 'totp', step };
@@ -164,8 +158,8 @@ export function createMfa(options: MfaOptions): Mfa {
           : 'not a TOTP code (backup codes are not accepted here)',
       };
     }
-    const codeHash = hashBackupCode(backupCodeKey, row.id, backup);
-    const found = await findBackupCode(db, row.id, codeHash);
+    const codeHash = hashBackupCode(backupCodeKey, user.id, backup);
+    const found = await findBackupCode(db, user.id, codeHash);
     if (!found) return { wrong: 'no such backup code' };
     if (found.used_at !== null) return { wrong: `backup code already used at ${toIso(found.used_at)}` };
     return { kind: 'backup_code', codeHash };
@@ -177,21 +171,21 @@ export function createMfa(options: MfaOptions): Mfa {
    * counts, so guessing on only lengthens the lock.
    */
   async function proofOf(
-    row: UserRow,
+    user: User,
     code: string,
     accepts: { backupCodes: boolean },
   ): Promise<SecondFactorProof> {
-    const lockedUntil = await throttle.lockedUntil(row.email);
-    const verdict = await judge(row, code, accepts);
+    const lockedUntil = await throttle.lockedUntil(user.email);
+    const verdict = await judge(user, code, accepts);
     if (lockedUntil) {
       // Counted right or wrong: were the right code spared the write, its timing would reveal it.
-      await throttle.recordFailure(row.email);
+      await throttle.recordFailure(user.email);
       throw new GatehouseError('account_locked', {
         publicCode: 'mfa_invalid',
         internal: `locked until ${toIso(lockedUntil)}`,
       });
     }
-    if ('wrong' in verdict) return refuseCode(row, verdict.wrong);
+    if ('wrong' in verdict) return refuseCode(user, verdict.wrong);
     return verdict;
   }
 
@@ -205,12 +199,12 @@ export function createMfa(options: MfaOptions): Mfa {
   }
 
   /** Spends a proof outside a sign-in (disable, regenerate): once, atomically. */
-  async function spend(row: UserRow, proof: SecondFactorProof): Promise<void> {
+  async function spend(user: User, proof: SecondFactorProof): Promise<void> {
     const spent =
       proof.kind === 'totp'
-        ? await claimTotpStep(db, row.id, proof.step)
-        : await consumeBackupCode(db, row.id, proof.codeHash, clock.now());
-    if (!spent) await refuseCode(row, await whyTaken(row.id, proof));
+        ? await claimTotpStep(db, user.id, proof.step)
+        : await consumeBackupCode(db, user.id, proof.codeHash, clock.now());
+    if (!spent) await refuseCode(user, await whyTaken(user.id, proof));
   }
 
   function backupCodeRows(userId: string, codes: string[], now: number): MfaBackupCodeRow[] {
@@ -239,18 +233,18 @@ export function createMfa(options: MfaOptions): Mfa {
   return {
     enroll: (who) =>
       managed('mfa.enroll', who, async () => {
-        const row = await requireUser(who.userId);
-        if (row.mfa_enabled_at != null) throw new GatehouseError('mfa_already_enabled');
+        const user = await users.get(who.userId);
+        if (user.mfa_enabled) throw new GatehouseError('mfa_already_enabled');
         const secret = newTotpSecret();
         const saved = await savePendingTotp(db, {
-          user_id: row.id,
-          secret_sealed: seal(totpKey, secret, sealContext(row.id)),
+          user_id: user.id,
+          secret_sealed: seal(totpKey, secret, sealContext(user.id)),
           created_at: clock.now(),
           confirmed_at: null,
           last_step: 0,
         });
         if (!saved) throw new GatehouseError('mfa_already_enabled');
-        return { secret, otpauth_url: totpUri(secret, row.email, options.issuer) };
+        return { secret, otpauth_url: totpUri(secret, user.email, options.issuer) };
       }),
 
     confirm: (who, code) =>
@@ -258,30 +252,30 @@ export function createMfa(options: MfaOptions): Mfa {
         'mfa.confirm',
         who,
         async () => {
-          const row = await requireUser(who.userId);
-          if (row.mfa_enabled_at != null) throw new GatehouseError('mfa_already_enabled');
-          const totp = await findTotp(db, row.id);
+          const user = await users.get(who.userId);
+          if (user.mfa_enabled) throw new GatehouseError('mfa_already_enabled');
+          const totp = await findTotp(db, user.id);
           if (!totp || totp.confirmed_at !== null) {
             throw new GatehouseError('mfa_not_enrolled', { detail: 'No authenticator app is being set up' });
           }
           // Not counted on the throttle: whoever confirms was just shown the secret, there is nothing to guess.
           const now = clock.now();
           const step = matchTotp(
-            open(totpKey, totp.secret_sealed, sealContext(row.id)),
+            open(totpKey, totp.secret_sealed, sealContext(user.id)),
             code.replace(/\s/g, ''),
             now,
           );
           if (step === null) throw wrongCode('wrong TOTP code while confirming the authenticator app');
           const codes = newBackupCodes();
           const confirmed = await confirmTotp(db, {
-            userId: row.id,
+            userId: user.id,
             secretSealed: totp.secret_sealed,
             step,
             now,
-            backupCodes: backupCodeRows(row.id, codes, now),
+            backupCodes: backupCodeRows(user.id, codes, now),
           });
           if (!confirmed) throw wrongCode('the enrollment changed meanwhile, or the code was already used');
-          views.forgetUser(row.id);
+          views.forgetUser(user.id);
           return { backup_codes: codes };
         },
         (result) => ({ backup_codes: result.backup_codes.length }),
@@ -289,11 +283,11 @@ export function createMfa(options: MfaOptions): Mfa {
 
     disable: (who, code) =>
       managed('mfa.disable', who, async () => {
-        const row = await requireUser(who.userId);
-        requireEnabled(row);
-        await spend(row, await proofOf(row, code, { backupCodes: true }));
-        await disableMfa(db, row.id, clock.now());
-        views.forgetUser(row.id);
+        const user = await users.get(who.userId);
+        requireEnabled(user);
+        await spend(user, await proofOf(user, code, { backupCodes: true }));
+        await disableMfa(db, user.id, clock.now());
+        views.forgetUser(user.id);
       }),
 
     regenerateBackupCodes: (who, code) =>
@@ -301,11 +295,11 @@ export function createMfa(options: MfaOptions): Mfa {
         'mfa.backup_codes',
         who,
         async () => {
-          const row = await requireUser(who.userId);
-          requireEnabled(row);
-          await spend(row, await proofOf(row, code, { backupCodes: false }));
+          const user = await users.get(who.userId);
+          requireEnabled(user);
+          await spend(user, await proofOf(user, code, { backupCodes: false }));
           const codes = newBackupCodes();
-          await replaceBackupCodes(db, row.id, backupCodeRows(row.id, codes, clock.now()));
+          await replaceBackupCodes(db, user.id, backupCodeRows(user.id, codes, clock.now()));
           return { backup_codes: codes };
         },
         (result) => ({ backup_codes: result.backup_codes.length }),
@@ -343,21 +337,21 @@ export function createMfa(options: MfaOptions): Mfa {
       if (challenge.expires_at <= now) {
         throw mfaTokenInvalid(`This mfa_token expired at ${toIso(challenge.expires_at)}`);
       }
-      const row = await findUserById(db, challenge.user_id);
-      if (!row) throw mfaTokenInvalid('The account this sign-in was for no longer exists');
-      if (row.disabled_at !== null) throw new GatehouseError('user_disabled');
-      const proof = await proofOf(row, code, { backupCodes: true });
-      const outcome = await completeMfaChallenge(db, { tokenHash, userId: row.id, now, proof });
+      const user = await users.find(challenge.user_id);
+      if (!user) throw mfaTokenInvalid('The account this sign-in was for no longer exists');
+      if (user.disabled) throw new GatehouseError('user_disabled');
+      const proof = await proofOf(user, code, { backupCodes: true });
+      const outcome = await completeMfaChallenge(db, { tokenHash, userId: user.id, now, proof });
       if (outcome === 'challenge_taken') {
         throw mfaTokenInvalid('This mfa_token was used by another request at the same time');
       }
-      if (outcome === 'proof_taken') await refuseCode(row, await whyTaken(row.id, proof));
-      await throttle.recordSuccess(row.email);
+      if (outcome === 'proof_taken') await refuseCode(user, await whyTaken(user.id, proof));
+      await throttle.recordSuccess(user.email);
       return {
-        user: toUser(row),
+        user,
         method: proof.kind,
         ...(proof.kind === 'backup_code'
-          ? { backupCodesLeft: await countUnusedBackupCodes(db, row.id) }
+          ? { backupCodesLeft: await countUnusedBackupCodes(db, user.id) }
           : {}),
       };
     },

@@ -2,8 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ChangeFeed } from '../fleet/change-feed.js';
 import type { SessionRow } from '../store/sessions-store.js';
-import type { UserRow } from '../store/users-store.js';
-import type { User } from '../users/user-view.js';
+import type { User, UserRow } from '../users/user-view.js';
 
 export interface CachedSession {
   session: SessionRow;

@@ -39,6 +39,21 @@ export async function countRequest(
   return { count: Number(row.count), windowStart: Number(row.window_start) };
 }
 
+/** The count of `key`'s current window, without counting a request (0 when its window has ended). */
+export async function readRequestCount(
+  db: Kysely<Database>,
+  key: string,
+  now: number,
+  windowMs: number,
+): Promise<number> {
+  const row = await db
+    .selectFrom('rate_limits')
+    .select(['count', 'window_start'])
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return row && Number(row.window_start) > now - windowMs ? Number(row.count) : 0;
+}
+
 export async function deleteRateLimitsBefore(db: Kysely<Database>, before: number): Promise<void> {
   await db.deleteFrom('rate_limits').where('window_start', '<', before).execute();
 }

@@ -83,3 +83,17 @@ export async function importUserLines(db: Kysely<Database>, clock: Clock, lines:
   if (result.conflict) throw new GatehouseError('validation_failed', { detail: result.conflict });
   return rows.length;
 }
+
+/** `gatehouse users export` and `import`: users moved between databases with their ids and password hashes. */
+export interface UserTransfer {
+  exportUsers(): AsyncGenerator<UserRecord>;
+  /** Imports JSON lines written by `exportUsers`; answers how many users were imported. */
+  importLines(lines: string[]): Promise<number>;
+}
+
+export function createUserTransfer(db: Kysely<Database>, clock: Clock): UserTransfer {
+  return {
+    exportUsers: () => exportUsers(db),
+    importLines: (lines) => importUserLines(db, clock, lines),
+  };
+}

@@ -1,6 +1,9 @@
 import { toIso } from '../clock.js';
 import type { UserRow } from '../store/users-store.js';
 
+/** The stored user, for domains that read it through the users domain rather than its store. */
+export type { UserRow };
+
 export interface User {
   id: string;
   email: string;

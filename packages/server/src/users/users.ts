@@ -3,7 +3,6 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type Actor, type Events, INTERNAL_ACTOR } from '../events/events.js';
-import type { SessionViewCache } from '../sessions/session-view-cache.js';
 import type { Database } from '../store/schema.js';
 import {
   deleteUser,
@@ -28,6 +27,8 @@ export interface Users {
   verifyCredentials(email: string, password: string): Promise<User>;
   changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void>;
   get(id: string): Promise<User>;
+  /** The user with this id, or undefined when there is none. */
+  find(id: string): Promise<User | undefined>;
   list(options: {
     email?: string;
     limit: number;
@@ -44,6 +45,14 @@ export interface Users {
   wasDeleted(id: string): Promise<{ deletedAt: number } | undefined>;
 }
 
+/**
+ * A cache holding views of users (the sessions' view cache), told to forget a user who changed: it is declared
+ * here, not imported, so the users domain depends on no domain that depends on it.
+ */
+export interface CachedUsers {
+  forgetUser(userId: string): void;
+}
+
 const lockedOut = (until: number) =>
   new GatehouseError('account_locked', {
     publicCode: 'invalid_credentials',
@@ -57,7 +66,7 @@ export function createUsers(
   db: Kysely<Database>,
   clock: Clock,
   passwords: PasswordHasher,
-  views: SessionViewCache,
+  views: CachedUsers,
   events: Events,
   throttle: LoginThrottle,
 ): Users {
@@ -145,6 +154,11 @@ export function createUsers(
     },
 
     get: async (id) => toUser(await requireUser(id)),
+
+    async find(id) {
+      const row = await findUserById(db, id);
+      return row && toUser(row);
+    },
 
     async list({ email, limit, cursor }) {
       const rows = await listUsers(db, {

@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
+import type { Agents } from '../../agents/agents.js';
+import type { ApiKeys } from '../../apikeys/api-keys.js';
+import type { Clients } from '../../clients/clients.js';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, requireAdmin } from '../bearer.js';
+import { type GuardDeps, requireAdmin } from '../bearer.js';
 import { actorOf } from '../context.js';
 import { IsoTime, responses, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
@@ -64,11 +66,20 @@ const Id = Type.Object({ id: Uuid });
 /** A key's metadata is returned by every verification; it is capped so it stays cheap to cache and send. */
 const MAX_METADATA_BYTES = 4096;
 
-export async function adminClientRoutes(app: App, gatehouse: Gatehouse) {
-  const { clients, apiKeys, agents } = gatehouse;
+export interface AdminClientRoutesDeps {
+  clients: Clients;
+  apiKeys: ApiKeys;
+  agents: Agents;
+  guards: GuardDeps;
+}
+
+export async function adminClientRoutes(
+  app: App,
+  { clients, apiKeys, agents, guards }: AdminClientRoutesDeps,
+) {
   const tags = ['administration'];
   const security = [{ bearer: [] }];
-  app.addHook('onRequest', requireAdmin(guardDeps(gatehouse)));
+  app.addHook('onRequest', requireAdmin(guards));
 
   app.post(
     '/v1/admin/clients',

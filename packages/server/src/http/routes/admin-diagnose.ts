@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, requireAdmin } from '../bearer.js';
+import type { TokenDoctor } from '../../doctor/diagnose-token.js';
+import type { Events } from '../../events/events.js';
+import { type GuardDeps, requireAdmin } from '../bearer.js';
 import { actorOf } from '../context.js';
 import { IsoTime, responses } from '../schemas.js';
 import type { App } from '../types.js';
@@ -24,11 +25,20 @@ const Diagnosis = Type.Object({
   server_time: IsoTime,
 });
 
-export async function adminDiagnoseRoutes(app: App, gatehouse: Gatehouse) {
+export interface AdminDiagnoseRoutesDeps {
+  tokenDoctor: TokenDoctor;
+  events: Pick<Events, 'audit'>;
+  guards: GuardDeps;
+}
+
+export async function adminDiagnoseRoutes(
+  app: App,
+  { tokenDoctor, events, guards }: AdminDiagnoseRoutesDeps,
+) {
   app.post(
     '/v1/admin/diagnose',
     {
-      onRequest: requireAdmin(guardDeps(gatehouse)),
+      onRequest: requireAdmin(guards),
       bodyLimit: 32 * 1024,
       schema: {
         tags: ['operators'],
@@ -40,8 +50,8 @@ export async function adminDiagnoseRoutes(app: App, gatehouse: Gatehouse) {
       },
     },
     async (request) => {
-      const diagnosis = await gatehouse.tokenDoctor.diagnose(request.body.token);
-      gatehouse.events.audit('diagnose', actorOf(request), {
+      const diagnosis = await tokenDoctor.diagnose(request.body.token);
+      events.audit('diagnose', actorOf(request), {
         detail: { kind: diagnosis.kind, verdict: diagnosis.code },
       });
       return diagnosis;

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
+import type { Clock } from '../../clock.js';
+import type { Events } from '../../events/events.js';
 import { parseSince } from '../../events/since.js';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, requireAdmin } from '../bearer.js';
+import { type GuardDeps, requireAdmin } from '../bearer.js';
 import { IsoTime, responses, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
 
@@ -25,11 +26,17 @@ const Event = Type.Object({
   detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
 });
 
-export async function adminEventRoutes(app: App, gatehouse: Gatehouse) {
+export interface AdminEventRoutesDeps {
+  events: Pick<Events, 'query'>;
+  clock: Clock;
+  guards: GuardDeps;
+}
+
+export async function adminEventRoutes(app: App, { events, clock, guards }: AdminEventRoutesDeps) {
   app.get(
     '/v1/admin/events',
     {
-      onRequest: requireAdmin(guardDeps(gatehouse)),
+      onRequest: requireAdmin(guards),
       schema: {
         tags: ['operators'],
         security: [{ bearer: [] }],
@@ -51,7 +58,7 @@ export async function adminEventRoutes(app: App, gatehouse: Gatehouse) {
     async (request) => {
       const q = request.query;
       return {
-        events: await gatehouse.events.query({
+        events: await events.query({
           limit: q.limit,
           ...(q.code ? { code: q.code } : {}),
           ...(q.type ? { type: q.type } : {}),
@@ -60,7 +67,7 @@ export async function adminEventRoutes(app: App, gatehouse: Gatehouse) {
           ...(q.agent_id ? { agentId: q.agent_id } : {}),
           ...(q.key_id ? { keyId: q.key_id } : {}),
           ...(q.request_id ? { requestId: q.request_id } : {}),
-          ...(q.since ? { since: parseSince(q.since, gatehouse.clock.now()) } : {}),
+          ...(q.since ? { since: parseSince(q.since, clock.now()) } : {}),
           ...(q.before ? { before: q.before } : {}),
         }),
       };

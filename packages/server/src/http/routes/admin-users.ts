@@ -1,17 +1,23 @@
 import { Type } from '@sinclair/typebox';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, requireAdmin } from '../bearer.js';
+import type { Sessions } from '../../sessions/sessions.js';
+import type { Users } from '../../users/users.js';
+import { type GuardDeps, requireAdmin } from '../bearer.js';
 import { actorOf } from '../context.js';
 import { responses, SessionSchema, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
 
 const UserId = Type.Object({ id: Uuid });
 
-export async function adminUserRoutes(app: App, gatehouse: Gatehouse) {
-  const { users, sessions } = gatehouse;
+export interface AdminUserRoutesDeps {
+  users: Users;
+  sessions: Sessions;
+  guards: GuardDeps;
+}
+
+export async function adminUserRoutes(app: App, { users, sessions, guards }: AdminUserRoutesDeps) {
   const tags = ['administration'];
   const security = [{ bearer: [] }];
-  app.addHook('onRequest', requireAdmin(guardDeps(gatehouse)));
+  app.addHook('onRequest', requireAdmin(guards));
 
   app.get(
     '/v1/admin/users',

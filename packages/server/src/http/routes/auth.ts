@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, principalOf, requireUser } from '../bearer.js';
+import type { Config } from '../../config/config.js';
+import type { RateCounter } from '../../fleet/rate-counter.js';
+import type { Sessions } from '../../sessions/sessions.js';
+import type { SignIn } from '../../sessions/sign-in.js';
+import { type GuardDeps, principalOf, requireUser } from '../bearer.js';
 import { actorOf, eventContext } from '../context.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
 import {
@@ -19,20 +22,29 @@ import {
 import { acceptSessionCookies, signInWithCookie } from '../session-cookie.js';
 import type { App } from '../types.js';
 
-export async function authRoutes(app: App, gatehouse: Gatehouse) {
-  const { sessions, signIn } = gatehouse;
-  const deps = guardDeps(gatehouse);
-  const userGuard = requireUser(deps);
-  const { cookie } = deps;
+export interface AuthRoutesDeps {
+  sessions: Sessions;
+  signIn: SignIn;
+  guards: GuardDeps;
+  rateCounter: RateCounter;
+  config: Pick<Config, 'loginRateLimit'>;
+}
+
+export async function authRoutes(
+  app: App,
+  { sessions, signIn, guards, rateCounter, config }: AuthRoutesDeps,
+) {
+  const userGuard = requireUser(guards);
+  const { cookie } = guards;
   const tags = ['people'];
-  await registerRateLimits(app, gatehouse.rateCounter);
+  await registerRateLimits(app, rateCounter);
   await acceptSessionCookies(app);
 
   app.post(
     '/v1/auth/signup',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      ...perMinute(gatehouse.config.loginRateLimit),
+      ...perMinute(config.loginRateLimit),
       schema: {
         tags,
         body: Type.Object({
@@ -52,7 +64,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/auth/login',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      ...perMinute(gatehouse.config.loginRateLimit),
+      ...perMinute(config.loginRateLimit),
       schema: {
         tags,
         body: Type.Object({ email: Type.String({ maxLength: 1024 }), password: Password, mode: SignInMode }),
@@ -196,7 +208,7 @@ export async function authRoutes(app: App, gatehouse: Gatehouse) {
     '/v1/auth/password',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      ...perMinute(gatehouse.config.loginRateLimit),
+      ...perMinute(config.loginRateLimit),
       onRequest: userGuard,
       schema: {
         tags,

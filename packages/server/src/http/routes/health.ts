@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { Gatehouse } from '../../gatehouse.js';
+import type { Readiness as ReadinessReport } from '../../health/readiness.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { App } from '../types.js';
 
 const Readiness = Type.Object({
@@ -7,7 +8,12 @@ const Readiness = Type.Object({
   checks: Type.Object({ database: Type.String(), keys: Type.String() }),
 });
 
-export async function healthRoutes(app: App, gatehouse: Gatehouse) {
+export interface HealthRoutesDeps {
+  readiness: () => Promise<ReadinessReport>;
+  metrics: Pick<Metrics, 'registry'>;
+}
+
+export async function healthRoutes(app: App, { readiness, metrics }: HealthRoutesDeps) {
   app.get(
     '/healthz',
     { schema: { tags: ['operators'], response: { 200: Type.Object({ status: Type.String() }) } } },
@@ -20,9 +26,9 @@ export async function healthRoutes(app: App, gatehouse: Gatehouse) {
     '/readyz',
     { schema: { tags: ['operators'], response: { 200: Readiness, 503: Readiness } } },
     async (_request, reply) => {
-      const readiness = await gatehouse.readiness();
-      if (readiness.status !== 'ready') reply.header('retry-after', '5');
-      return reply.status(readiness.status === 'ready' ? 200 : 503).send(readiness);
+      const report = await readiness();
+      if (report.status !== 'ready') reply.header('retry-after', '5');
+      return reply.status(report.status === 'ready' ? 200 : 503).send(report);
     },
   );
 
@@ -30,6 +36,6 @@ export async function healthRoutes(app: App, gatehouse: Gatehouse) {
     '/metrics',
     { schema: { tags: ['operators'], description: 'Prometheus text exposition' } },
     async (_request, reply) =>
-      reply.type(gatehouse.metrics.registry.contentType).send(await gatehouse.metrics.registry.metrics()),
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

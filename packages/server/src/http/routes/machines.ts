@@ -1,7 +1,11 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Agents, HeartbeatPass } from '../../agents/agents.js';
+import type { ApiKeys } from '../../apikeys/api-keys.js';
+import type { Config } from '../../config/config.js';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import type { Gatehouse } from '../../gatehouse.js';
-import { bearerToken, challenge, guardDeps, machineOf, requireKey } from '../bearer.js';
+import type { RateCounter } from '../../fleet/rate-counter.js';
+import { bearerToken, challenge, type Guard, type GuardDeps, machineOf, requireKey } from '../bearer.js';
 import { eventContext } from '../context.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
 import { IsoTime, responses, Uuid } from '../schemas.js';
@@ -26,11 +30,26 @@ const Verification = Type.Object({
   }),
 });
 
-export async function machineRoutes(app: App, gatehouse: Gatehouse) {
-  const { apiKeys, agents, config } = gatehouse;
+function heartbeatOf(request: FastifyRequest): HeartbeatPass {
+  if (!request.heartbeat) throw new Error('Heartbeat reached without its key check');
+  return request.heartbeat;
+}
+
+export interface MachineRoutesDeps {
+  apiKeys: ApiKeys;
+  agents: Agents;
+  guards: GuardDeps;
+  rateCounter: RateCounter;
+  config: Pick<Config, 'issuer' | 'keyVerifyRateLimit'>;
+}
+
+export async function machineRoutes(
+  app: App,
+  { apiKeys, agents, guards, rateCounter, config }: MachineRoutesDeps,
+) {
   const tags = ['machines'];
-  const agentGuard = requireKey(guardDeps(gatehouse), 'agent');
-  await registerRateLimits(app, gatehouse.rateCounter);
+  const agentGuard = requireKey(guards, 'agent');
+  await registerRateLimits(app, rateCounter);
 
   // A key check answers 200 {valid:false, code}: HTTP errors are kept for malformed requests.
   app.post(
@@ -71,31 +90,41 @@ export async function machineRoutes(app: App, gatehouse: Gatehouse) {
       reply.status(201).send(await agents.register(machineOf(request), request.body, eventContext(request))),
   );
 
+  /**
+   * The key is checked before the request is validated, as on every protected route, and the agent's last
+   * auth result records it; the handler only records the heartbeat.
+   */
+  const heartbeatGuard: Guard = async (request, reply) => {
+    const { id } = request.params as { id: string };
+    try {
+      request.heartbeat = await agents.authenticateHeartbeat(id, bearerToken(request), eventContext(request));
+    } catch (error) {
+      if (error instanceof GatehouseError && (error.status === 401 || error.code === 'scope_insufficient')) {
+        reply.header(
+          'www-authenticate',
+          challenge(config.issuer, error.code === 'token_missing' ? undefined : error.code),
+        );
+      }
+      throw error;
+    }
+  };
+
   app.post(
     '/v1/agents/:id/heartbeat',
     {
+      onRequest: heartbeatGuard,
+      // A heartbeat may carry no body at all: it is then a heartbeat with no status.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags,
         security: [{ bearer: [] }],
         params: Type.Object({ id: Uuid }),
-        body: Type.Optional(Type.Object({ status: Type.Optional(Type.String({ maxLength: 64 })) })),
+        body: Type.Object({ status: Type.Optional(Type.String({ maxLength: 64 })) }),
         response: responses({ 200: Type.Object({ ok: Type.Boolean(), server_time: IsoTime }) }),
       },
     },
-    async (request, reply) => {
-      try {
-        return await agents.heartbeat(
-          request.params.id,
-          bearerToken(request),
-          request.body?.status,
-          eventContext(request),
-        );
-      } catch (error) {
-        if (error instanceof GatehouseError && error.status === 401) {
-          reply.header('www-authenticate', challenge(config.issuer, error.code));
-        }
-        throw error;
-      }
-    },
+    async (request) => agents.recordHeartbeat(heartbeatOf(request), request.body.status),
   );
 }

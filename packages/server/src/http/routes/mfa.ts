@@ -1,8 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { Gatehouse } from '../../gatehouse.js';
-import type { MfaRequester } from '../../mfa/mfa.js';
-import { guardDeps, principalOf, requireUser } from '../bearer.js';
+import type { Config } from '../../config/config.js';
+import type { RateCounter } from '../../fleet/rate-counter.js';
+import type { Mfa, MfaRequester } from '../../mfa/mfa.js';
+import type { Sessions } from '../../sessions/sessions.js';
+import type { SignIn } from '../../sessions/sign-in.js';
+import { type GuardDeps, principalOf, requireUser } from '../bearer.js';
 import { eventContext } from '../context.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
 import { AUTH_BODY_LIMIT, CookieSignedInSchema, responses, SignedInSchema, SignInMode } from '../schemas.js';
@@ -26,14 +29,25 @@ const requester = (request: FastifyRequest): MfaRequester => {
 };
 
 /** Second factors of people: an authenticator app (TOTP) with backup codes, and the sign-in step they guard. */
-export async function mfaRoutes(app: App, gatehouse: Gatehouse) {
-  const { mfa, signIn } = gatehouse;
-  const userGuard = requireUser(guardDeps(gatehouse));
+export interface MfaRoutesDeps {
+  mfa: Mfa;
+  signIn: SignIn;
+  sessions: Pick<Sessions, 'attachCookie'>;
+  guards: GuardDeps;
+  rateCounter: RateCounter;
+  config: Pick<Config, 'loginRateLimit'>;
+}
+
+export async function mfaRoutes(
+  app: App,
+  { mfa, signIn, sessions, guards, rateCounter, config }: MfaRoutesDeps,
+) {
+  const userGuard = requireUser(guards);
   const tags = ['people'];
   const security = [{ bearer: [] }];
   // Codes are short: per-IP limits on top of the per-account lock every failed code counts on.
-  const limited = { bodyLimit: AUTH_BODY_LIMIT, ...perMinute(gatehouse.config.loginRateLimit) };
-  await registerRateLimits(app, gatehouse.rateCounter);
+  const limited = { bodyLimit: AUTH_BODY_LIMIT, ...perMinute(config.loginRateLimit) };
+  await registerRateLimits(app, rateCounter);
   await acceptSessionCookies(app);
 
   app.post(
@@ -54,7 +68,7 @@ export async function mfaRoutes(app: App, gatehouse: Gatehouse) {
       const { user, access_token, token_type, expires_in, refresh_token, session_id } =
         await signIn.verifyMfa(request.body.mfa_token, request.body.code, eventContext(request));
       if (request.body.mode === 'cookie') {
-        return signInWithCookie(reply, guardDeps(gatehouse).cookie, gatehouse.sessions, { user, session_id });
+        return signInWithCookie(reply, guards.cookie, sessions, { user, session_id });
       }
       return { user, access_token, token_type, expires_in, refresh_token, session_id };
     },

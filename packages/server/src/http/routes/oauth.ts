@@ -2,9 +2,14 @@ import formbody from '@fastify/formbody';
 import type { Code } from '@gatehouse/codes';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { MachineTokens } from '../../apikeys/machine-tokens.js';
+import type { Config } from '../../config/config.js';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, principalOf, requireUser, requireUserRoleOrKey } from '../bearer.js';
+import type { RateCounter } from '../../fleet/rate-counter.js';
+import type { Sessions } from '../../sessions/sessions.js';
+import type { SignIn } from '../../sessions/sign-in.js';
+import type { Users } from '../../users/users.js';
+import { type GuardDeps, principalOf, requireUser, requireUserRoleOrKey } from '../bearer.js';
 import { eventContext } from '../context.js';
 import { toGatehouseError } from '../problem.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
@@ -87,20 +92,30 @@ const TokenTypeHint = Type.Optional(
   Type.Union([Type.Literal('access_token'), Type.Literal('refresh_token')]),
 );
 
-export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
-  const { sessions, users, machineTokens, signIn } = gatehouse;
+export interface OAuthRoutesDeps {
+  sessions: Sessions;
+  users: Users;
+  machineTokens: MachineTokens;
+  signIn: SignIn;
+  guards: GuardDeps;
+  rateCounter: RateCounter;
+  config: Pick<Config, 'tokenRateLimit'>;
+}
+
+export async function oauthRoutes(app: App, deps: OAuthRoutesDeps) {
+  const { sessions, users, machineTokens, signIn, guards } = deps;
   const tags = ['oauth'];
   // OAuth clients send forms (RFC 6749 §4); JSON is accepted too. Only these routes parse forms.
   await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
 
-  await registerRateLimits(app, gatehouse.rateCounter);
+  await registerRateLimits(app, deps.rateCounter);
   await acceptSessionCookies(app);
 
   app.post(
     '/oauth/token',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      ...perMinute(gatehouse.config.tokenRateLimit),
+      ...perMinute(deps.config.tokenRateLimit),
       errorHandler: (error, request, reply) => sendOAuthError(error, request, reply),
       schema: {
         tags,
@@ -153,7 +168,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
     '/oauth/introspect',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      onRequest: requireUserRoleOrKey(guardDeps(gatehouse), 'admin', 'introspect'),
+      onRequest: requireUserRoleOrKey(guards, 'admin', 'introspect'),
       schema: {
         tags,
         security: [{ bearer: [] }],
@@ -180,7 +195,7 @@ export async function oauthRoutes(app: App, gatehouse: Gatehouse) {
   app.get(
     '/oauth/userinfo',
     {
-      onRequest: requireUser(guardDeps(gatehouse)),
+      onRequest: requireUser(guards),
       schema: {
         tags,
         security: [{ bearer: [] }],

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, requireAdmin } from '../bearer.js';
+import type { Vault } from '../../vault/vault.js';
+import { type GuardDeps, requireAdmin } from '../bearer.js';
 import { actorOf } from '../context.js';
 import { IsoTime, responses } from '../schemas.js';
 import type { App } from '../types.js';
@@ -89,11 +89,15 @@ const ConnectionStatus = Type.Object({
 
 const ByName = Type.Object({ name: Name });
 
-export async function vaultAdminRoutes(app: App, gatehouse: Gatehouse) {
-  const { vault } = gatehouse;
+export interface VaultAdminRoutesDeps {
+  vault: Vault;
+  guards: GuardDeps;
+}
+
+export async function vaultAdminRoutes(app: App, { vault, guards }: VaultAdminRoutesDeps) {
   const tags = ['vault'];
   const security = [{ bearer: [] }];
-  app.addHook('onRequest', requireAdmin(guardDeps(gatehouse)));
+  app.addHook('onRequest', requireAdmin(guards));
 
   app.post(
     '/v1/admin/vault/connections',

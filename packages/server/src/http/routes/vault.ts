@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { Gatehouse } from '../../gatehouse.js';
-import { guardDeps, machineOf, requireKey } from '../bearer.js';
+import type { Vault } from '../../vault/vault.js';
+import { type GuardDeps, machineOf, requireKey } from '../bearer.js';
 import { eventContext } from '../context.js';
 import { IsoTime, responses } from '../schemas.js';
 import type { App } from '../types.js';
@@ -20,12 +20,16 @@ const callerOf = (request: FastifyRequest) => {
   return { context: eventContext(request), keyId: machine.keyId, clientId: machine.clientId };
 };
 
+export interface VaultRoutesDeps {
+  vault: Pick<Vault, 'token' | 'reportRejected'>;
+  guards: GuardDeps;
+}
+
 /** Token responses must not be cached by anything between the vault and the app (RFC 6749 §5.1). */
-export async function vaultRoutes(app: App, gatehouse: Gatehouse) {
-  const { vault } = gatehouse;
+export async function vaultRoutes(app: App, { vault, guards }: VaultRoutesDeps) {
   const tags = ['vault'];
   const security = [{ bearer: [] }];
-  app.addHook('onRequest', requireKey(guardDeps(gatehouse), 'vault:read'));
+  app.addHook('onRequest', requireKey(guards, 'vault:read'));
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });

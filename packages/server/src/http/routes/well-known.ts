@@ -1,5 +1,5 @@
-import type { Gatehouse } from '../../gatehouse.js';
-import { ALLOWED_ALGS } from '../../keyring/keyring.js';
+import type { Config } from '../../config/config.js';
+import { ALLOWED_ALGS, type Keyring } from '../../keyring/keyring.js';
 import type { App } from '../types.js';
 
 export function discoveryDocument(issuer: string) {
@@ -37,8 +37,13 @@ export function discoveryDocument(issuer: string) {
   };
 }
 
-export async function wellKnownRoutes(app: App, gatehouse: Gatehouse) {
-  const discovery = JSON.stringify(discoveryDocument(gatehouse.config.issuer));
+export interface WellKnownRoutesDeps {
+  keyring: Pick<Keyring, 'jwksJson'>;
+  config: Pick<Config, 'issuer'>;
+}
+
+export async function wellKnownRoutes(app: App, { keyring, config }: WellKnownRoutesDeps) {
+  const discovery = JSON.stringify(discoveryDocument(config.issuer));
 
   app.get('/.well-known/openid-configuration', { schema: { tags: ['discovery'] } }, async (_request, reply) =>
     reply.type('application/json').header('cache-control', 'public, max-age=3600').send(discovery),
@@ -46,9 +51,6 @@ export async function wellKnownRoutes(app: App, gatehouse: Gatehouse) {
 
   // Serialised once per keyring change: verifiers fetch this on every unknown kid.
   app.get('/.well-known/jwks.json', { schema: { tags: ['discovery'] } }, async (_request, reply) =>
-    reply
-      .type('application/json')
-      .header('cache-control', 'public, max-age=300')
-      .send(gatehouse.keyring.jwksJson()),
+    reply.type('application/json').header('cache-control', 'public, max-age=300').send(keyring.jwksJson()),
   );
 }
