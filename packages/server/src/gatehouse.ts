@@ -283,7 +283,7 @@ export async function openGatehouse(options: {
       agents,
       machineTokens: createMachineTokens(apiKeys, accessTokens),
       metrics,
-      tokenDoctor: createTokenDoctor({ sessions, apiKeys, users, clock, issuer: config.issuer }),
+      tokenDoctor: createTokenDoctor({ sessions, apiKeys, mfa, users, clock, issuer: config.issuer }),
       installationDoctor: {
         diagnose: () => diagnoseInstallation({ config, clock, store, masterKey, installation, keyring }),
       },

@@ -7,7 +7,8 @@ import { exportUsers, importUserLines } from '../src/users/user-transfer.js';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { gatehouseCli } from './support/cli.js';
 import { gatehouseCliWithInput } from './support/cli-stdin.js';
-import { call, signUp } from './support/http.js';
+import { call, PASSWORD, signUp, uniqueEmail } from './support/http.js';
+import { enableMfa, login as mfaLogin, verify as mfaVerify, nextStep, totpAt } from './support/mfa.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { offsetClock, startTestServer, type TestServer, useTestServer } from './support/test-server.js';
 
@@ -784,5 +785,78 @@ describe('doctor token agrees with the server on session state', () => {
     const diagnosis = await diagnose(server, access_token);
     expect(diagnosis.checks.find((check) => check.name === 'session')?.ok).toBe(false);
     expect(diagnosis).toMatchObject({ valid: false, code: 'subject_not_found' });
+  });
+});
+
+describe('doctor token explains mfa tokens and session cookies with the verdict their endpoints give', () => {
+  let server: TestServer;
+  const clock = offsetClock();
+  useTestServer({ clock }, (started) => {
+    server = started.server;
+  });
+
+  async function mfaAccount() {
+    const email = uniqueEmail('mfa');
+    const { access_token } = await signUp(server.url, email);
+    const { secret } = await enableMfa(server, access_token, clock);
+    const mfaToken = async () => (await mfaLogin(server, email)).body.mfa_token as string;
+    return { secret, mfaToken };
+  }
+
+  it('a pending mfa_token is valid, and completing it with a right code succeeds', async () => {
+    const { secret, mfaToken } = await mfaAccount();
+    const token = await mfaToken();
+    expect(await diagnose(server, token)).toMatchObject({ kind: 'mfa_token', valid: true, code: 'ok' });
+    expect((await mfaVerify(server, token, totpAt(secret, clock.now()))).status).toBe(200);
+  });
+
+  it('a used, an expired and an unknown mfa_token are mfa_token_invalid for the doctor and the endpoint', async () => {
+    const { secret, mfaToken } = await mfaAccount();
+    const used = await mfaToken();
+    expect((await mfaVerify(server, used, totpAt(secret, clock.now()))).status).toBe(200);
+    const expired = await mfaToken();
+    const unknown = `gmt_${'Q'.repeat(43)}`;
+    clock.advance(6 * 60_000);
+    for (const token of [used, expired, unknown]) {
+      const diagnosis = await diagnose(server, token);
+      expect(diagnosis).toMatchObject({ kind: 'mfa_token', valid: false, code: 'mfa_token_invalid' });
+      expect(diagnosis.checks.at(-1)?.ok).toBe(false);
+      const answer = await mfaVerify(server, token, totpAt(secret, nextStep(clock)));
+      expect(answer.body.code).toBe('mfa_token_invalid');
+    }
+  });
+
+  it('a session cookie: valid while signed in, session_revoked after logout, for the doctor and the server', async () => {
+    const email = uniqueEmail('cookie');
+    await signUp(server.url, email);
+    const { body, headers } = await call(server.url, 'POST', '/v1/auth/login', {
+      body: { email, password: PASSWORD, mode: 'cookie' },
+    });
+    const cookie = /gatehouse_session=(gcs_[\w-]+)/.exec(headers.get('set-cookie') ?? '')?.[1];
+    expect(cookie, JSON.stringify(body)).toBeDefined();
+    const sent = { headers: { cookie: `gatehouse_session=${cookie}` } };
+    expect(await diagnose(server, cookie!)).toMatchObject({ kind: 'session_cookie', valid: true });
+    const logout = await call(server.url, 'POST', '/v1/auth/logout', {
+      headers: { ...sent.headers, 'x-csrf-token': body.csrf_token },
+    });
+    expect(logout.status).toBe(204);
+    expect((await call(server.url, 'GET', '/v1/auth/me', sent)).body.code).toBe('session_revoked');
+    expect(await diagnose(server, cookie!)).toMatchObject({ valid: false, code: 'session_revoked' });
+  });
+
+  it('text that says nothing of its kind is judged as the named endpoint judges it', async () => {
+    const named = await call(server.url, 'POST', '/v1/admin/diagnose', {
+      token: await adminOn(server),
+      body: { token: 'GK_NOT_A_KEY', kind: 'api_key' },
+    });
+    expect(named.body).toMatchObject({ kind: 'api_key', code: 'key_malformed' });
+    const verify = await call(server.url, 'POST', '/v1/keys/verify', { body: { key: 'GK_NOT_A_KEY' } });
+    expect(verify.body.code).toBe('key_malformed');
+    const empty = await call(server.url, 'POST', '/v1/admin/diagnose', {
+      token: await adminOn(server),
+      body: { token: ' \n' },
+    });
+    expect(empty.status).toBe(400);
+    expect(empty.body.code).toBe('validation_failed');
   });
 });

@@ -1,7 +1,8 @@
 import { text } from 'node:stream/consumers';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Check } from '../checks/check-trail.js';
 import { ConfigError } from '../config/parse.js';
+import { CREDENTIAL_KINDS, type NamedKind } from '../doctor/diagnose-token.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
@@ -54,13 +55,18 @@ export function registerDoctor(program: Command): void {
       .description(
         'explain why a credential is accepted or refused: access token, refresh token or API key (`-` reads stdin)',
       )
-      .argument('<token>', 'the credential, or - to read it from standard input'),
+      .argument('<token>', 'the credential, or - to read it from standard input')
+      .addOption(
+        new Option('--kind <kind>', 'where the credential is used, when its text does not say').choices(
+          CREDENTIAL_KINDS,
+        ),
+      ),
   ).action(async (argument: string, _options: CommonOptions, command: Command) => {
     // `doctor` takes the same options, and commander hands them to the parent: read both levels.
-    const options = command.optsWithGlobals<CommonOptions>();
+    const options = command.optsWithGlobals<CommonOptions & { kind?: NamedKind }>();
     const token = await readToken(argument);
     await withGatehouse(options, async ({ tokenDoctor }) => {
-      const diagnosis = await tokenDoctor.diagnose(token);
+      const diagnosis = await tokenDoctor.diagnose(token, options.kind);
       const verdict = diagnosis.valid ? '✔ valid' : `✘ refused: ${diagnosis.code}`;
       print(
         options,

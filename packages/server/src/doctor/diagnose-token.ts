@@ -5,13 +5,22 @@ import { API_KEY_PREFIX, type InputNote, normalizeCredential, previewApiKey } fr
 import { type Check, CheckTrail } from '../checks/check-trail.js';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { Mfa } from '../mfa/mfa.js';
+import { MFA_TOKEN_PREFIX } from '../mfa/mfa-token.js';
 import { previewSecret } from '../secrets/digest.js';
 import { SESSION_COOKIE_PREFIX } from '../sessions/authenticate.js';
 import type { Sessions } from '../sessions/sessions.js';
 import { REFRESH_TOKEN_PREFIX } from '../tokens/refresh-token-format.js';
 import type { Users } from '../users/users.js';
 
-export type TokenKind = 'access_token' | 'refresh_token' | 'api_key' | 'session_cookie' | 'jwt' | 'unknown';
+export type TokenKind =
+  | 'access_token'
+  | 'refresh_token'
+  | 'api_key'
+  | 'session_cookie'
+  | 'mfa_token'
+  | 'jwt'
+  | 'unknown';
 
 export interface Diagnosis {
   /** `jwt` is a JWT this installation did not issue (another issuer or key). */
@@ -28,6 +37,7 @@ export interface Diagnosis {
 export interface TokenDoctorDeps {
   sessions: Pick<Sessions, 'judgeAccessToken' | 'judgeRefreshToken' | 'judgeCookie'>;
   apiKeys: Pick<ApiKeys, 'explain'>;
+  mfa: Pick<Mfa, 'judgeToken'>;
   users: Pick<Users, 'wasDeleted'>;
   clock: Clock;
   issuer: string;
@@ -36,11 +46,22 @@ export interface TokenDoctorDeps {
 type Verdict = { code: Code | 'ok'; hint?: string };
 type CredentialKind = Exclude<TokenKind, 'jwt'>;
 
+/** The kinds an operator can name when the text alone does not say where the credential is used. */
+export const CREDENTIAL_KINDS = [
+  'access_token',
+  'refresh_token',
+  'api_key',
+  'session_cookie',
+  'mfa_token',
+] as const;
+export type NamedKind = (typeof CREDENTIAL_KINDS)[number];
+
 /** The family a credential belongs to, read from its text once what pasting adds is stripped. */
 function kindOf(value: string): CredentialKind {
   if (value.startsWith(API_KEY_PREFIX)) return 'api_key';
   if (value.startsWith(REFRESH_TOKEN_PREFIX)) return 'refresh_token';
   if (value.startsWith(SESSION_COOKIE_PREFIX)) return 'session_cookie';
+  if (value.startsWith(MFA_TOKEN_PREFIX)) return 'mfa_token';
   return value.includes('.') ? 'access_token' : 'unknown';
 }
 
@@ -80,10 +101,12 @@ export function createTokenDoctor(deps: TokenDoctorDeps) {
         return judged(() => sessions.judgeRefreshToken(credential, trail));
       case 'session_cookie':
         return judged(() => sessions.judgeCookie(credential, trail));
+      case 'mfa_token':
+        return judged(() => deps.mfa.judgeToken(credential, trail));
       default: {
         trail.fail(
           'structure',
-          'Not a JWT (three base64url parts), not a refresh token (grt_…), not an API key (gk_…), not a session cookie (gcs_…)',
+          'Not a JWT (three base64url parts), not a refresh token (grt_…), not an API key (gk_…), not a session cookie (gcs_…), not an mfa_token (gmt_…)',
         );
         return Promise.resolve({
           code: 'token_malformed',
@@ -151,9 +174,18 @@ export function createTokenDoctor(deps: TokenDoctorDeps) {
   }
 
   return {
-    async diagnose(raw: string): Promise<Diagnosis> {
+    /**
+     * `kind` names where the credential is used, for text whose form does not say (a key without its
+     * prefix, a mangled token): it is then judged as that endpoint judges it. Without it, the form decides.
+     */
+    async diagnose(raw: string, named?: NamedKind): Promise<Diagnosis> {
       const { value, notes } = normalizeCredential(raw);
-      const kind = kindOf(value);
+      if (!value) {
+        throw new GatehouseError('validation_failed', {
+          detail: 'token: there is nothing to diagnose (empty, or only whitespace and quotes)',
+        });
+      }
+      const kind = named ?? kindOf(value);
       const {
         verdict,
         checks,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
+import type { CheckTrail } from '../checks/check-trail.js';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { decided } from '../events/decided.js';
@@ -79,6 +80,8 @@ export interface Mfa {
   regenerateBackupCodes(who: MfaRequester, code: string): Promise<BackupCodes>;
   /** The second step of a sign-in whose password was right. */
   challenge(user: User): Promise<MfaChallenge>;
+  /** The mfa_token decision `complete` makes before the code is checked, recording each check on `trail`. */
+  judgeToken(mfaToken: string, trail?: CheckTrail): Promise<unknown>;
   /**
    * Completes a second step with a TOTP or backup code: both the token and the code are good once. `identify`
    * hears whom the step is for as soon as it is known, so a refusal is recorded against that user.
@@ -230,6 +233,45 @@ export function createMfa(options: MfaOptions): Mfa {
       (result) => (detail ? { detail: { ...detail(result) } } : {}),
     );
 
+  /**
+   * The mfa_token decision, for completing a sign-in and for the doctor: its form, the sign-in step it
+   * names, whether that step was used or has expired, and the account behind it. `identify` hears whose
+   * step it is as soon as that is known.
+   */
+  async function judgeMfaToken(
+    mfaToken: string,
+    identify: (subject: Partial<AuthEvent>) => void,
+    trail?: CheckTrail,
+  ): Promise<{ user: User; tokenHash: string; now: number }> {
+    const refuse = (check: string, detail: string): never => {
+      trail?.fail(check, detail);
+      throw mfaTokenInvalid(detail);
+    };
+    if (!isMfaTokenShaped(mfaToken)) refuse('structure', 'Not an mfa_token (gmt_…) from POST /v1/auth/login');
+    const tokenHash = hashMfaToken(mfaToken);
+    const challenge = await findMfaChallenge(db, tokenHash);
+    if (!challenge) return refuse('lookup', 'No sign-in step with this mfa_token was started here');
+    trail?.pass(
+      'lookup',
+      `The second step of a sign-in of user ${challenge.user_id}, started ${toIso(challenge.created_at)}`,
+    );
+    identify({ userId: challenge.user_id });
+    const now = clock.now();
+    if (challenge.used_at !== null)
+      refuse('use', `This mfa_token was already used, at ${toIso(challenge.used_at)}`);
+    trail?.pass('use', 'Not used yet');
+    if (challenge.expires_at <= now)
+      refuse('exp', `This mfa_token expired at ${toIso(challenge.expires_at)}`);
+    trail?.pass('exp', `Expires at ${toIso(challenge.expires_at)}`);
+    const user = await users.find(challenge.user_id);
+    if (!user) return refuse('subject', 'The account this sign-in was for no longer exists');
+    if (user.disabled) {
+      trail?.fail('account', 'Disabled');
+      throw new GatehouseError('user_disabled');
+    }
+    trail?.pass('account', `${user.email}: enabled`);
+    return { user, tokenHash, now };
+  }
   return {
     enroll: (who) =>
       managed('mfa.enroll', who, async () => {
@@ -318,28 +360,10 @@ export function createMfa(options: MfaOptions): Mfa {
       return { mfa_required: true, mfa_token: token, expires_in: challengeTtl };
     },
 
+    judgeToken: (mfaToken, trail) => judgeMfaToken(mfaToken, () => {}, trail),
+
     async complete(mfaToken, code, identify = () => {}) {
-      const shaped = isMfaTokenShaped(mfaToken);
-      const tokenHash = hashMfaToken(mfaToken);
-      const challenge = shaped ? await findMfaChallenge(db, tokenHash) : undefined;
-      if (!challenge) {
-        throw mfaTokenInvalid(
-          shaped
-            ? 'No sign-in step with this mfa_token was started here'
-            : 'Not an mfa_token (gmt_…) from POST /v1/auth/login',
-        );
-      }
-      identify({ userId: challenge.user_id });
-      const now = clock.now();
-      if (challenge.used_at !== null) {
-        throw mfaTokenInvalid(`This mfa_token was already used, at ${toIso(challenge.used_at)}`);
-      }
-      if (challenge.expires_at <= now) {
-        throw mfaTokenInvalid(`This mfa_token expired at ${toIso(challenge.expires_at)}`);
-      }
-      const user = await users.find(challenge.user_id);
-      if (!user) throw mfaTokenInvalid('The account this sign-in was for no longer exists');
-      if (user.disabled) throw new GatehouseError('user_disabled');
+      const { user, tokenHash, now } = await judgeMfaToken(mfaToken, identify);
       const proof = await proofOf(user, code, { backupCodes: true });
       const outcome = await completeMfaChallenge(db, { tokenHash, userId: user.id, now, proof });
       if (outcome === 'challenge_taken') {

@@ -35,9 +35,16 @@ export async function judgeAccessToken(
 ): Promise<AccessTokenJudgement> {
   const claims = await deps.accessTokens.verify(token, trail);
   if (!claims.sid) {
+    // A machine token (client credentials) names its client instead of a session; a token naming neither
+    // was not issued by this server's rules.
+    if (!claims.client_id) {
+      const detail = 'The token names neither a session (sid) nor a client (client_id)';
+      trail?.fail('session', detail);
+      throw new GatehouseError('token_malformed', { detail });
+    }
     trail?.skip(
       'session',
-      `A machine token of client ${String(claims.client_id ?? claims.sub)}: it names no session`,
+      `A machine token of client ${String(claims.client_id)}: it names no session (user endpoints answer scope_insufficient)`,
     );
     return { claims };
   }

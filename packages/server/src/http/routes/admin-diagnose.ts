@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { TokenDoctor } from '../../doctor/diagnose-token.js';
+import { CREDENTIAL_KINDS, type TokenDoctor } from '../../doctor/diagnose-token.js';
 import type { Events } from '../../events/events.js';
 import { type GuardDeps, requireAdmin } from '../bearer.js';
 import { actorOf } from '../context.js';
@@ -8,7 +8,8 @@ import type { App } from '../types.js';
 
 const Diagnosis = Type.Object({
   kind: Type.String({
-    description: 'access_token, refresh_token, api_key, jwt (issued elsewhere) or unknown',
+    description:
+      'access_token, refresh_token, api_key, session_cookie, mfa_token, jwt (issued elsewhere) or unknown',
   }),
   valid: Type.Boolean(),
   code: Type.String(),
@@ -45,12 +46,23 @@ export async function adminDiagnoseRoutes(
         security: [{ bearer: [] }],
         description:
           'Explains any credential: every check it went through, one verdict, one code, and a hint.',
-        body: Type.Object({ token: Type.String({ maxLength: 16_384 }) }),
+        body: Type.Object({
+          token: Type.String({ maxLength: 16_384 }),
+          kind: Type.Optional(
+            Type.Union(
+              CREDENTIAL_KINDS.map((kind) => Type.Literal(kind)),
+              {
+                description:
+                  'Where the credential is used, when its text does not say: it is judged as that endpoint judges it',
+              },
+            ),
+          ),
+        }),
         response: responses({ 200: Diagnosis }),
       },
     },
     async (request) => {
-      const diagnosis = await tokenDoctor.diagnose(request.body.token);
+      const diagnosis = await tokenDoctor.diagnose(request.body.token, request.body.kind);
       events.audit('diagnose', actorOf(request), {
         detail: { kind: diagnosis.kind, verdict: diagnosis.code },
       });
