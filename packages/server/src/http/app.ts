@@ -195,7 +195,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         description: 'Authentication server: every rejection has a reason code.',
       },
       servers: [{ url: config.issuer }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          clientSecretBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'An API key as the client secret, its client id as the user name (RFC 6749 §2.3.1)',
+          },
+        },
+      },
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -214,6 +223,7 @@ async function registerRoutes(app: App, deps: AppDeps): Promise<void> {
   await app.register(mfaRoutes, { mfa: deps.mfa, signIn, sessions, guards, rateCounter, config });
   await app.register(oauthRoutes, {
     sessions,
+    apiKeys,
     users,
     machineTokens: deps.machineTokens,
     signIn,

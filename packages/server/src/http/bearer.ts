@@ -5,6 +5,7 @@ import { API_KEY_PREFIX, normalizeCredential } from '../apikeys/key-format.js';
 import type { Config } from '../config/config.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Sessions } from '../sessions/sessions.js';
+import { basicCredentials } from './client-credentials.js';
 import { eventContext } from './context.js';
 import { assertSameSiteWrite, type SessionCookie, sessionCookie } from './session-cookie.js';
 
@@ -68,6 +69,7 @@ async function authenticateKey(
   deps: GuardDeps,
   token: string,
   scope: string,
+  clientId?: string,
 ) {
   const verdict = await deps.apiKeys.verify(token, {
     context: () => eventContext(request),
@@ -80,6 +82,15 @@ async function authenticateKey(
       new GatehouseError(verdict.code, {
         hint: verdict.hint,
         ...(verdict.detail ? { detail: verdict.detail } : {}),
+      }),
+    );
+  }
+  if (clientId && clientId !== verdict.client.id) {
+    refuse(
+      reply,
+      deps.issuer,
+      new GatehouseError('client_not_found', {
+        detail: `The key belongs to client ${verdict.client.id}, not to client_id ${clientId.slice(0, 64)}`,
       }),
     );
   }
@@ -134,6 +145,35 @@ export function requireUserRoleOrKey(deps: GuardDeps, role: string, keyScope: st
         new GatehouseError('scope_insufficient', { detail: `Needs the ${role} role` }),
       );
     }
+  };
+}
+
+/**
+ * The hooks of an endpoint OAuth clients call (RFC 7662 introspection): a user with `role` or a key with
+ * `keyScope` as a bearer token, as `requireUserRoleOrKey`; or the key as the client's secret (RFC 6749 §2.3.1),
+ * in `Authorization: Basic` (client_secret_basic, checked on request) or in the form body (client_secret_post,
+ * checked once the body is parsed and before it is validated). A client_id, when sent, must be the key's.
+ */
+export function requireClientOrUser(
+  deps: GuardDeps,
+  role: string,
+  keyScope: string,
+): { onRequest: Guard; preValidation: Guard } {
+  const userOrKey = requireUserRoleOrKey(deps, role, keyScope);
+  return {
+    async onRequest(request, reply) {
+      if (!request.headers.authorization) return;
+      const basic = basicCredentials(request.headers.authorization);
+      if (!basic) return userOrKey(request, reply);
+      return authenticateKey(request, reply, deps, basic.secret, keyScope, basic.id || undefined);
+    },
+    async preValidation(request, reply) {
+      if (request.headers.authorization) return;
+      const { client_id, client_secret } = (request.body ?? {}) as Record<string, unknown>;
+      if (typeof client_secret !== 'string' || !client_secret) return userOrKey(request, reply);
+      const clientId = typeof client_id === 'string' && client_id ? client_id : undefined;
+      return authenticateKey(request, reply, deps, client_secret, keyScope, clientId);
+    },
   };
 }
 

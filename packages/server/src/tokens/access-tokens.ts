@@ -232,6 +232,10 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     } catch (error) {
       if (!(error instanceof errors.JOSEError)) throw error;
       const { code, detail } = joseRefusal(error, { kid: key.kid, issuer, audience, checker: 'this server' });
+      // jose checks the claims only once the signature has verified.
+      if (failedCheck(error) !== 'signature' && failedCheck(error) !== 'structure') {
+        trail?.pass('signature', `Verified with key ${key.kid}`);
+      }
       trail?.fail(failedCheck(error), explainRefusal(error, detail));
       throw new GatehouseError(code, { detail });
     }

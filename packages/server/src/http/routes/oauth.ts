@@ -2,14 +2,18 @@ import formbody from '@fastify/formbody';
 import type { Code } from '@gatehouse/codes';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiKeys } from '../../apikeys/api-keys.js';
+import { API_KEY_PREFIX, normalizeCredential } from '../../apikeys/key-format.js';
 import type { MachineTokens } from '../../apikeys/machine-tokens.js';
 import type { Config } from '../../config/config.js';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
+import type { EventContext } from '../../events/events.js';
 import type { RateCounter } from '../../fleet/rate-counter.js';
 import type { Sessions } from '../../sessions/sessions.js';
 import type { SignIn } from '../../sessions/sign-in.js';
 import type { Users } from '../../users/users.js';
-import { type GuardDeps, principalOf, requireUser, requireUserRoleOrKey } from '../bearer.js';
+import { type GuardDeps, principalOf, requireClientOrUser, requireUser } from '../bearer.js';
+import { basicCredentials } from '../client-credentials.js';
 import { eventContext } from '../context.js';
 import { toGatehouseError } from '../problem.js';
 import { perMinute, registerRateLimits } from '../rate-limits.js';
@@ -71,29 +75,13 @@ const TokenResponse = Type.Object({
   scope: Type.Optional(Type.String()),
 });
 
-/** RFC 6749 §2.3.1: client credentials in an `Authorization: Basic` header, form-urlencoded then base64. */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
-  const match = header ? /^\s*basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const formDecode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
-  try {
-    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-  } catch {
-    throw new GatehouseError('validation_failed', {
-      detail: 'The Basic credentials are not form-urlencoded',
-    });
-  }
-}
-
 const TokenTypeHint = Type.Optional(
   Type.Union([Type.Literal('access_token'), Type.Literal('refresh_token')]),
 );
 
 export interface OAuthRoutesDeps {
   sessions: Sessions;
+  apiKeys: Pick<ApiKeys, 'verify'>;
   users: Users;
   machineTokens: MachineTokens;
   signIn: SignIn;
@@ -105,6 +93,20 @@ export interface OAuthRoutesDeps {
 export async function oauthRoutes(app: App, deps: OAuthRoutesDeps) {
   const { sessions, users, machineTokens, signIn, guards } = deps;
   const tags = ['oauth'];
+
+  /** RFC 7662 for any token this server issued: an API key answers with its client and scopes. */
+  async function introspect(token: string, context: EventContext) {
+    if (!normalizeCredential(token).value.startsWith(API_KEY_PREFIX)) return sessions.introspect(token);
+    const verdict = await deps.apiKeys.verify(token, { context: () => context, eventType: 'key.introspect' });
+    if (!verdict.valid) return { active: false, code: verdict.code };
+    return {
+      active: true,
+      token_type: 'api_key',
+      client_id: verdict.client.id,
+      scope: verdict.key.scopes.join(' '),
+    };
+  }
+
   // OAuth clients send forms (RFC 6749 §4); JSON is accepted too. Only these routes parse forms.
   await app.register(formbody, { bodyLimit: AUTH_BODY_LIMIT });
 
@@ -168,11 +170,18 @@ export async function oauthRoutes(app: App, deps: OAuthRoutesDeps) {
     '/oauth/introspect',
     {
       bodyLimit: AUTH_BODY_LIMIT,
-      onRequest: requireUserRoleOrKey(guards, 'admin', 'introspect'),
+      ...requireClientOrUser(guards, 'admin', 'introspect'),
       schema: {
         tags,
-        security: [{ bearer: [] }],
-        body: Type.Object({ token: Type.String({ maxLength: 8192 }), token_type_hint: TokenTypeHint }),
+        description:
+          'RFC 7662. The caller is an admin (bearer access token) or a resource server with an API key holding `introspect`: as a bearer token, as the client secret in Basic auth (client_secret_basic), or as `client_secret` in the form (client_secret_post). Access tokens, refresh tokens and API keys are introspected.',
+        security: [{ bearer: [] }, { clientSecretBasic: [] }],
+        body: Type.Object({
+          token: Type.String({ maxLength: 8192 }),
+          token_type_hint: TokenTypeHint,
+          client_id: Type.Optional(Type.String({ maxLength: 200 })),
+          client_secret: Type.Optional(Type.String({ maxLength: 4096 })),
+        }),
         response: responses({
           200: Type.Object({
             active: Type.Boolean(),
@@ -189,7 +198,7 @@ export async function oauthRoutes(app: App, deps: OAuthRoutesDeps) {
         }),
       },
     },
-    async (request) => sessions.introspect(request.body.token.trim()),
+    async (request) => introspect(request.body.token.trim(), eventContext(request)),
   );
 
   app.get(

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config.js';
-import { ALLOWED_ALGS, type Keyring } from '../../keyring/keyring.js';
+import type { Keyring } from '../../keyring/keyring.js';
 import type { App } from '../types.js';
 
 export function discoveryDocument(issuer: string) {
@@ -11,7 +11,8 @@ export function discoveryDocument(issuer: string) {
     revocation_endpoint: `${issuer}/oauth/revoke`,
     userinfo_endpoint: `${issuer}/oauth/userinfo`,
     grant_types_supported: ['refresh_token', 'client_credentials'],
-    response_types_supported: ['token'],
+    // No authorization endpoint yet: no response type is offered.
+    response_types_supported: [],
     subject_types_supported: ['public'],
     scopes_supported: ['openid', 'profile', 'email', 'admin', 'agent', 'introspect', 'vault:read'],
     claims_supported: [
@@ -32,8 +33,6 @@ export function discoveryDocument(issuer: string) {
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: ['none'],
-    id_token_signing_alg_values_supported: [...ALLOWED_ALGS],
-    token_endpoint_auth_signing_alg_values_supported: [...ALLOWED_ALGS],
   };
 }
 
