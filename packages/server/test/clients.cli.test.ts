@@ -81,7 +81,7 @@ describe('gatehouse clients / api-keys against a running server', () => {
 
     const section = blockOf((await cli('clients', 'list')).stdout, client.id);
     expect(section).toContain(`${client.id}  suspended since`);
-    expect(section).toContain(issued.preview);
+    expect(section).toContain(`key   "n" ${issued.preview}`);
     expect(section).toMatch(new RegExp(`${escapeRegExp(issued.preview)}\\s+active`));
     expect(section).toContain(`agent edge-7 (${agent_id})`);
     expect(section).toContain(`last heartbeat ${lastBeatAt}`);
@@ -99,7 +99,11 @@ describe('gatehouse clients / api-keys against a running server', () => {
     expect((await verify(old.key)).body.valid).toBe(true);
 
     const successor = await cliJson('api-keys', 'rotate', old.id, '--grace', '0');
-    expect(successor).toMatchObject({ key: expect.stringMatching(/^gk_/), scopes: ['agent'] });
+    expect(successor).toMatchObject({
+      key: expect.stringMatching(/^gk_/),
+      scopes: ['agent'],
+      replaces: { id: old.id, usable_until: expect.any(String) },
+    });
     expect(successor.id).not.toBe(old.id);
     const refused = await eventually(
       () => verify(old.key),
@@ -117,6 +121,12 @@ describe('gatehouse clients / api-keys against a running server', () => {
     expect(blockOf((await cli('clients', 'list')).stdout, client.id)).toContain(
       `replaced by ${successor.preview}`,
     );
+
+    const listed = (await cli('api-keys', 'list', '--client', client.id)).stdout;
+    expect(listed).toContain(`${successor.preview}  "cron"  ${successor.id}`);
+    const graceful = (await cli('api-keys', 'rotate', successor.id, '--grace', '3600')).stdout;
+    const until = /keeps working until (\S+)\./.exec(graceful)?.[1];
+    expect(Date.parse(until ?? '') - Date.now()).toBeGreaterThan(3_500_000);
 
     expect((await cli('api-keys', 'revoke', successor.id)).stdout).toContain('revoked');
     const revoked = await eventually(

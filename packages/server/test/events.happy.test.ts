@@ -184,6 +184,18 @@ describe('events: every refusal is found by its request id, counted, and listed'
     // The CLI prints newest last, like a log.
     const ids = lines.map((event) => event.id);
     expect(ids).toEqual([...ids].sort());
+    expect(result.stderr).not.toContain('left out');
+  });
+
+  it('`gatehouse events --limit 1` says on stderr that older events were left out, and keeps stdout JSON', async () => {
+    await signUp(server.url);
+    await signUp(server.url);
+    await server.gatehouse.events.flush();
+    const result = await gatehouseCli(['events', '--limit', '1', '--json'], server.env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(result.stdout)).toHaveProperty('id');
+    expect(result.stderr).toMatch(/The newest 1 events are shown; older ones since \S+ were left out/);
   });
 
   it('GET /v1/admin/events filters by code, type, user_id and since (ISO and 1h), newest first', async () => {

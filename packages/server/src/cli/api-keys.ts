@@ -58,7 +58,7 @@ export function registerApiKeys(program: Command): void {
         list
           .map(
             (k) =>
-              `${k.preview}  ${k.id}  ${k.status.padEnd(8)} [${k.scopes.join(' ')}] last used ${k.last_used_at ?? 'never'}`,
+              `${k.preview}  "${k.name}"  ${k.id}  ${k.status.padEnd(8)} [${k.scopes.join(' ')}] last used ${k.last_used_at ?? 'never'}`,
           )
           .join('\n') || 'No keys.',
       );
@@ -80,10 +80,11 @@ export function registerApiKeys(program: Command): void {
         options.grace === undefined ? 86_400 : Number(options.grace),
         CLI_ACTOR,
       );
+      const replaced = await apiKeys.get(id);
       print(
         options,
-        issued,
-        `${issued.key}\n\nKey ${issued.preview} (${issued.id}) replaces ${id}. Store it now: it is not shown again.`,
+        { ...issued, replaces: { id, usable_until: replaced.revoked_at } },
+        `${issued.key}\n\nKey ${issued.preview} (${issued.id}) replaces ${replaced.preview} (${id}), which keeps working until ${replaced.revoked_at}. Store the new key now: it is not shown again.`,
       );
     });
   });

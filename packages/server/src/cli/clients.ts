@@ -16,7 +16,7 @@ function describeClient(client: ClientReport): string {
   for (const key of client.keys) {
     const extra = key.replaced_by ? ` → replaced by ${key.replaced_by.preview}` : '';
     lines.push(
-      `    key   ${key.preview}  ${key.status.padEnd(8)} last used ${key.last_used_at ?? 'never'}  [${key.scopes.join(' ')}]${extra}`,
+      `    key   "${key.name}" ${key.preview}  ${key.status.padEnd(8)} last used ${key.last_used_at ?? 'never'}  [${key.scopes.join(' ')}]${extra}`,
     );
   }
   for (const agent of client.agents) {

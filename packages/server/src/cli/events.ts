@@ -53,8 +53,16 @@ export function registerEvents(program: Command): void {
       };
       let since = parseSince(options.since ?? '1h', clock.now());
       let seen = new Set<string>();
+      let first = true;
       do {
         const fresh = (await events.query({ ...filter, since })).filter((event) => !seen.has(event.id));
+        // On stderr, so a pipe of --json lines stays JSON.
+        if (first && fresh.length === filter.limit) {
+          process.stderr.write(
+            `The newest ${filter.limit} events are shown; older ones since ${new Date(since).toISOString()} were left out (raise --limit or narrow --since).\n`,
+          );
+        }
+        first = false;
         emit(fresh);
         if (fresh.length) {
           since = Date.parse(fresh[0]!.at);
