@@ -22,7 +22,6 @@ import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createMfa, type Mfa } from './mfa/mfa.js';
-import { totpIssuer } from './mfa/totp.js';
 import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
 import { createSessionViewCache } from './sessions/session-view-cache.js';
 import { createSessions, type Sessions } from './sessions/sessions.js';
@@ -228,7 +227,7 @@ export async function openGatehouse(options: {
       views,
       totpKey: masterKey.subkey('totp'),
       backupCodeKey: masterKey.subkey('backup-codes'),
-      issuer: totpIssuer(config.issuer),
+      issuer: config.name,
     });
     let draining = false;
     const sessions = createSessions({

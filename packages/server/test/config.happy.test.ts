@@ -54,6 +54,18 @@ describe('configuration: defaults, overrides and the master key', () => {
     expect(config.logLevel).toBe('info');
   });
 
+  it("names the installation by GATEHOUSE_NAME, or else by the public URL's host", () => {
+    expect(loadConfig({ env: {}, cwd: scratch }).name).toBe('127.0.0.1');
+    expect(loadConfig({ env: { GATEHOUSE_PUBLIC_URL: 'https://auth.acme.test' }, cwd: scratch }).name).toBe(
+      'auth.acme.test',
+    );
+    expect(loadConfig({ env: { GATEHOUSE_PUBLIC_URL: 'http://[::1]:4000' }, cwd: scratch }).name).toBe('Gatehouse');
+    expect(loadConfig({ env: { GATEHOUSE_NAME: 'Acme Accounts' }, cwd: scratch }).name).toBe('Acme Accounts');
+    expect(() => loadConfig({ env: { GATEHOUSE_NAME: 'Acme: Accounts' }, cwd: scratch })).toThrow(
+      /GATEHOUSE_NAME/,
+    );
+  });
+
   it('reads durations as seconds or with an s/m/h/d unit', () => {
     const config = loadConfig({
       cwd: scratch,

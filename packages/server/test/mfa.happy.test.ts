@@ -226,3 +226,19 @@ describe('two-step verification: authenticator app (TOTP) and backup codes', () 
     expect(openapi.paths['/v1/auth/mfa/totp'].delete.requestBody).toBeDefined();
   });
 });
+
+describe('the authenticator app shows the installation by GATEHOUSE_NAME', () => {
+  let server: TestServer;
+  useTestServer({ env: { GATEHOUSE_NAME: 'Acme Accounts' } }, (started) => {
+    server = started.server;
+  });
+
+  it('puts the name in the otpauth URL as its issuer and its label prefix', async () => {
+    const email = uniqueEmail('named');
+    const { access_token } = await signUp(server.url, email);
+    const enroll = await call(server.url, 'POST', '/v1/auth/mfa/totp/enroll', { token: access_token });
+    const url = new URL(enroll.body.otpauth_url);
+    expect(url.searchParams.get('issuer')).toBe('Acme Accounts');
+    expect(decodeURIComponent(url.pathname)).toBe(`/Acme Accounts:${email}`);
+  });
+});

@@ -28,13 +28,15 @@ type InputOnly =
   | 'passwordHashQueue';
 
 /** Settings whose default depends on other settings or on the machine. */
-type Derived = 'publicUrl' | 'tokenAudience' | 'shutdownDrainSeconds';
+type Derived = 'publicUrl' | 'name' | 'tokenAudience' | 'shutdownDrainSeconds';
 
 /** Configuration, parsed and validated once at start, then frozen. Durations are in seconds. */
 export type Config = Omit<Settings, InputOnly | Derived> & {
   database: DatabaseTarget;
   masterKey: MasterKeySource;
   publicUrl: string;
+  /** The installation's name as people see it (an authenticator app's issuer). */
+  name: string;
   /** The public URL without its trailing slash. */
   issuer: string;
   tokenAudience: string[];

@@ -67,6 +67,12 @@ function publicUrlOf(settings: Settings): URL {
 }
 
 /** Production refuses a key that would be lost with the data directory, and tokens sent in the clear. */
+/** The public URL's host names the installation unless a name is set; an IPv6 host (colons) cannot. */
+function nameFromHost(publicUrl: URL): string {
+  const host = publicUrl.hostname;
+  return host && !host.includes(':') ? host : 'Gatehouse';
+}
+
 function refuseUnsafeProduction(masterKey: MasterKeySource, publicUrl: URL): void {
   if (masterKey.kind === 'file' && masterKey.origin === 'data directory') {
     throw new ConfigError(
@@ -99,6 +105,7 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
   const settings = readSettings(options.env ?? process.env, options.flags ?? {});
   // Settings that feed derived values stay out of Config; the others pass through as read.
   const {
+    name,
     databaseUrl,
     masterKeyFile,
     tokenAudience,
@@ -118,6 +125,7 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
     database: databaseTarget(databaseUrl, dataDir, cwd),
     masterKey,
     publicUrl: publicUrl.href,
+    name: name ?? nameFromHost(publicUrl),
     issuer,
     tokenAudience: tokenAudience ?? [issuer],
     // Behind a balancer, readiness must be seen failing before the listener closes; alone, stop at once.

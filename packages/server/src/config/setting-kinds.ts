@@ -42,8 +42,9 @@ export const choice = <const Value extends string>(
     { ...options, reads: 'choice' },
   );
 
-export const text = (options: SettingMeta & { default?: string; holds: string }) =>
-  Type.String({ ...options, reads: 'text' });
+export const text = (
+  options: SettingMeta & { default?: string; holds: string; pattern?: string; maxLength?: number },
+) => Type.String({ ...options, reads: 'text' });
 
 export const url = (options: SettingMeta & { protocols: readonly string[] }) =>
   Type.String({ ...options, reads: 'url' });

@@ -68,6 +68,17 @@ export const settingsSchema = Type.Object({
       derivedDefault: '`http://HOST:PORT`',
     }),
   ),
+  name: Type.Optional(
+    text({
+      env: 'GATEHOUSE_NAME',
+      description:
+        "the installation's name as people see it: the issuer an authenticator app shows beside the account",
+      holds: 'a name of up to 64 characters, without a colon (the authenticator URI format forbids one)',
+      pattern: '^[^:]+$',
+      maxLength: 64,
+      derivedDefault: "the public URL's host name",
+    }),
+  ),
   tokenAudience: Type.Optional(
     list({
       env: 'GATEHOUSE_TOKEN_AUDIENCE',

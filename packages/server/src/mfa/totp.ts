@@ -26,13 +26,6 @@ export const newTotpSecret = (): string => new Secret({ size: 20 }).base32;
 export const totpUri = (secret: string, label: string, issuer: string): string =>
   totp(secret, label, issuer).toString();
 
-/** The issuer shown in the app: the public URL's host name, so two installations are told apart. */
-export function totpIssuer(publicUrl: string): string {
-  const host = new URL(publicUrl).hostname;
-  // The Key Uri Format forbids a colon in the issuer (it separates issuer from account); an IPv6 host has them.
-  return host && !host.includes(':') ? host : 'Gatehouse';
-}
-
 /** Whether `code` looks like a TOTP code at all (after dropping the spaces people type in the middle). */
 export const isTotpShaped = (code: string): boolean => TOTP_CODE_SHAPE.test(code);
 
