@@ -4,6 +4,18 @@ import { type TestServer, useTestServer } from './support/test-server.js';
 
 const median = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 
+/** /healthz round trips, one every 20 ms, for as long as `more` says (given how many were taken). */
+async function healthLatencies(url: string, more: (taken: number) => boolean): Promise<number[]> {
+  const latencies: number[] = [];
+  while (more(latencies.length)) {
+    const started = performance.now();
+    await call(url, 'GET', '/healthz');
+    latencies.push(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return latencies;
+}
+
 // Guards account enumeration by timing: every refusal spends one password verification.
 describe('unknown email, wrong password and locked account take the same time', () => {
   let server: TestServer;
@@ -16,7 +28,7 @@ describe('unknown email, wrong password and locked account take the same time', 
     },
   );
 
-  it('has medians within 0.75–1.33 of each other over 40 interleaved logins each', async () => {
+  it('has each within 0.75–1.33 of the others: the median ratio over 40 rounds of one login each', async () => {
     const wrongEmail = uniqueEmail('present');
     const lockedEmail = uniqueEmail('locked');
     await signUp(server.url, wrongEmail);
@@ -30,18 +42,32 @@ describe('unknown email, wrong password and locked account take the same time', 
     // Twelve failures over a threshold of three: a lock of 2^9 s, longer than the test.
     for (let i = 0; i < 12; i++) await timed(lockedEmail, 'wrong to lock');
 
-    const samples = { unknown: [] as number[], wrong: [] as number[], locked: [] as number[] };
+    const rounds: Record<'unknown' | 'locked' | 'wrong', number>[] = [];
     for (let i = 0; i < 40; i++) {
-      samples.unknown.push(await timed(uniqueEmail('nobody'), 'any password'));
-      samples.locked.push(await timed(lockedEmail, PASSWORD));
-      samples.wrong.push(await timed(wrongEmail, `wrong ${i}`));
+      rounds.push({
+        unknown: await timed(uniqueEmail('nobody'), 'any password'),
+        locked: await timed(lockedEmail, PASSWORD),
+        wrong: await timed(wrongEmail, `wrong ${i}`),
+      });
     }
-    const medians = Object.values(samples).map(median);
-    const ratio = Math.max(...medians) / Math.min(...medians);
+    // Each login is compared with the others of its own round, milliseconds apart, so load on the machine
+    // that comes and goes slows both sides of a ratio alike.
+    const pairs = [
+      ['unknown', 'wrong'],
+      ['locked', 'wrong'],
+      ['unknown', 'locked'],
+    ] as const;
+    const ratios = pairs.map(([a, b]) => ({
+      label: `${a} / ${b}`,
+      ratio: median(rounds.map((round) => round[a] / round[b])),
+    }));
     console.log(
-      `login medians (ms): unknown ${medians[0]!.toFixed(1)}, wrong ${medians[1]!.toFixed(1)}, locked ${medians[2]!.toFixed(1)}; ratio ${ratio.toFixed(3)}`,
+      `login time ratios: ${ratios.map(({ label, ratio }) => `${label} ${ratio.toFixed(3)}`).join(', ')}`,
     );
-    expect(ratio, `medians ${medians.map((m) => m.toFixed(1)).join(' / ')} ms`).toBeLessThan(1.33);
+    for (const { label, ratio } of ratios) {
+      expect(ratio, label).toBeGreaterThan(0.75);
+      expect(ratio, label).toBeLessThan(1.33);
+    }
   });
 });
 
@@ -60,26 +86,18 @@ describe('a login storm', () => {
     },
   );
 
-  it('answers 200 simultaneous logins with 200/401 or 503 overloaded (never 5xx otherwise), keeping /healthz responsive', async () => {
+  it('answers 200 simultaneous logins with 200/401 or 503 overloaded (never 5xx otherwise), keeping the /healthz median within 10× of its median at rest', async () => {
     const email = uniqueEmail('popular');
     await signUp(server.url, email);
-    const healthLatencies: number[] = [];
+    const before = await healthLatencies(server.url, (taken) => taken < 20);
     let storming = true;
-    const probe = (async () => {
-      while (storming) {
-        const started = performance.now();
-        await call(server.url, 'GET', '/healthz');
-        healthLatencies.push(performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const duringStorm = healthLatencies(server.url, () => storming);
     const replies = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         call(server.url, 'POST', '/v1/auth/login', { body: { email, password: i % 2 ? PASSWORD : 'wrong' } }),
       ),
     );
     storming = false;
-    await probe;
     const statuses = replies.map((reply) => reply.status);
     expect(statuses.every((status) => [200, 401, 503].includes(status))).toBe(true);
     const overloaded = replies.filter((reply) => reply.status === 503);
@@ -89,7 +107,17 @@ describe('a login storm', () => {
       expect(reply.headers.get('retry-after')).toBeTruthy();
     }
     expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
-    expect(healthLatencies.length).toBeGreaterThan(3);
-    expect(median(healthLatencies)).toBeLessThan(50);
+
+    // Compared with the same probe at rest, before and after the storm on the same machine, so a busy machine
+    // slows both alike; hashing on the event loop instead of beside it puts the storm's median at about 15
+    // times the rest's.
+    const storm = await duringStorm;
+    const atRest = [...before, ...(await healthLatencies(server.url, (taken) => taken < 20))];
+    expect(storm.length).toBeGreaterThan(3);
+    const ratio = median(storm) / median(atRest);
+    console.log(
+      `/healthz medians (ms): at rest ${median(atRest).toFixed(2)}, during the storm ${median(storm).toFixed(2)}; ratio ${ratio.toFixed(2)}`,
+    );
+    expect(ratio, `${median(storm).toFixed(2)} / ${median(atRest).toFixed(2)} ms`).toBeLessThan(10);
   });
 });
