@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, request as forward } from 'node:http';
+import { createServer as createProbe } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createVerifier } from '@gatehouse/verify';
@@ -22,7 +23,31 @@ const STATIC = {
 const GATEHOUSE_PATHS = /^\/(v1|oauth|\.well-known)\//;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Gatehouse as `npx gatehouse start` runs it, on the example's data directory. */
+const STOP_WITHIN_MS = 10_000;
+/** Every Gatehouse this process started and that has not exited yet. */
+const gatehouses = new Set();
+
+/** `preferred` when nothing listens on it, else a port the system picks. */
+async function portFrom(preferred) {
+  const bind = (port) =>
+    new Promise((resolve, reject) => {
+      const probe = createProbe();
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', () => {
+        const { port: bound } = probe.address();
+        probe.close(() => resolve(bound));
+      });
+    });
+  return bind(preferred).catch((error) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    return bind(0);
+  });
+}
+
+/**
+ * Gatehouse as `npx gatehouse start` runs it, on the example's data directory, in a process group of its
+ * own: stopping the group stops whatever it started too.
+ */
 function startGatehouse({ port, dataDir, publicUrl }) {
   const child = spawn(
     process.execPath,
@@ -30,28 +55,65 @@ function startGatehouse({ port, dataDir, publicUrl }) {
     {
       env: { ...process.env, GATEHOUSE_PUBLIC_URL: publicUrl, GATEHOUSE_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
     },
   );
+  gatehouses.add(child);
+  child.once('exit', () => gatehouses.delete(child));
   return child;
+}
+
+function signalGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch (error) {
+    // ESRCH: the group is already gone, which is what stopping wants.
+    if (error.code !== 'ESRCH') throw error;
+  }
 }
 
 async function stopGatehouse(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
+  const exited = once(child, 'exit');
+  signalGroup(child, 'SIGTERM');
+  const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), STOP_WITHIN_MS);
+  await exited;
+  clearTimeout(kill);
 }
 
-async function waitForHealth(url, deadlineMs = 30_000) {
+/** The issuer of the Gatehouse answering at `url`; undefined while nothing, or something else, answers there. */
+async function issuerAt(url) {
+  // A refused connection is the normal answer while Gatehouse starts.
+  const answer = await fetch(`${url}/.well-known/openid-configuration`).catch(() => undefined);
+  const json = answer?.ok && answer.headers.get('content-type')?.startsWith('application/json');
+  return json ? (await answer.json()).issuer : undefined;
+}
+
+/**
+ * Waits until our own Gatehouse serves: one that answers with another issuer is someone else's installation.
+ * A Gatehouse that exits first failed to start, and has said why on stderr.
+ */
+async function waitUntilServing(child, gatehouseUrl, publicUrl, deadlineMs = 30_000) {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
-    const healthy = await fetch(`${url}/healthz`).then(
-      (answer) => answer.ok,
-      () => false,
-    );
-    if (healthy) return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`Gatehouse exited with ${child.exitCode ?? child.signalCode} before serving`);
+    }
+    if ((await issuerAt(gatehouseUrl)) === publicUrl) return;
     await sleep(200);
   }
-  throw new Error(`Gatehouse did not answer ${url}/healthz within ${deadlineMs / 1000} s`);
+  throw new Error(`Gatehouse did not serve ${publicUrl} at ${gatehouseUrl} within ${deadlineMs / 1000} s`);
+}
+
+async function startServingGatehouse(options, gatehouseUrl) {
+  const child = startGatehouse(options);
+  try {
+    await waitUntilServing(child, gatehouseUrl, options.publicUrl);
+    return child;
+  } catch (error) {
+    await stopGatehouse(child);
+    throw error;
+  }
 }
 
 async function serveFile(response, file, type) {
@@ -98,8 +160,9 @@ function notesApi(verifier) {
 }
 
 /**
- * Starts Gatehouse and the example on `port`. `restartGatehouse(downMs)` stops Gatehouse, keeps it down,
- * and starts it again on the same data: what an operator's deploy does.
+ * Starts Gatehouse and the example on `port`; Gatehouse on `gatehousePort`, or on a free port when another
+ * program holds that one. `restartGatehouse(downMs)` stops Gatehouse, keeps it down, and starts it again on
+ * the same data: what an operator's deploy does.
  */
 export async function startExample({
   port = 3000,
@@ -107,15 +170,20 @@ export async function startExample({
   dataDir = path.join(here, '.gatehouse'),
 } = {}) {
   const publicUrl = `http://127.0.0.1:${port}`;
-  const gatehouseUrl = `http://127.0.0.1:${gatehousePort}`;
-  let gatehouse = startGatehouse({ port: gatehousePort, dataDir, publicUrl });
-  await waitForHealth(gatehouseUrl);
+  const ownPort = await portFrom(gatehousePort);
+  if (ownPort !== gatehousePort) {
+    console.log(
+      `Port ${gatehousePort} is taken (another Gatehouse?): the example's own Gatehouse uses ${ownPort}.`,
+    );
+  }
+  const gatehouseUrl = `http://127.0.0.1:${ownPort}`;
+  const options = { port: ownPort, dataDir, publicUrl };
+  let gatehouse = await startServingGatehouse(options, gatehouseUrl);
 
   async function restartGatehouse(downMs = 5000) {
     await stopGatehouse(gatehouse);
     await sleep(downMs);
-    gatehouse = startGatehouse({ port: gatehousePort, dataDir, publicUrl });
-    await waitForHealth(gatehouseUrl);
+    gatehouse = await startServingGatehouse(options, gatehouseUrl);
   }
 
   const notes = notesApi(createVerifier({ issuer: publicUrl }));
@@ -134,26 +202,29 @@ export async function startExample({
     return response.writeHead(404).end();
   });
   site.listen(port, '127.0.0.1');
-  await once(site, 'listening');
-  return {
-    url: publicUrl,
-    restartGatehouse,
-    async close() {
-      site.closeAllConnections();
-      site.close();
-      await stopGatehouse(gatehouse);
-    },
-  };
+  await once(site, 'listening').catch(async (error) => {
+    await stopGatehouse(gatehouse);
+    throw new Error(`the example cannot listen on ${publicUrl}: ${error.message}`);
+  });
+  return { url: publicUrl, gatehouseUrl, restartGatehouse };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // Installed before anything starts: a signal during the start must stop the Gatehouse already running.
+  const stop = () => Promise.all([...gatehouses].map(stopGatehouse)).then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // Whatever else ends this process (an uncaught error) must not leave Gatehouse running without it.
+  process.once('exit', () => {
+    for (const child of gatehouses) signalGroup(child, 'SIGTERM');
+  });
   const example = await startExample({
     port: Number(process.env.PORT ?? 3000),
     gatehousePort: Number(process.env.GATEHOUSE_PORT ?? 4000),
     ...(process.env.GATEHOUSE_DATA_DIR ? { dataDir: process.env.GATEHOUSE_DATA_DIR } : {}),
+  }).catch((error) => {
+    console.error(`The example did not start: ${error.message}`);
+    process.exit(1);
   });
-  console.log(`Example app on ${example.url} (Gatehouse behind it)`);
-  const stop = () => example.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  console.log(`Example app on ${example.url} (its Gatehouse on ${example.gatehouseUrl})`);
 }

@@ -40,6 +40,14 @@ describe('the failure policy', () => {
     expect(decide({ ok: false, networkError: true }, contexts[0]!)).toEqual({ kind: 'retry' });
   });
 
+  it("hands a resource server's wrong issuer back to the caller: not retried, and no session ends over it", () => {
+    for (const context of contexts) {
+      expect(decide(outcomeOf('issuer_misconfigured'), context), context.exchange).toEqual({
+        kind: 'give_up',
+      });
+    }
+  });
+
   it('with tokens, asks the refresh endpoint before ending a session over an ordinary request', () => {
     for (const code of codes) {
       expect(decide(outcomeOf(code), contexts[0]!).kind, code).not.toBe('sign_out');

@@ -285,6 +285,12 @@ export const reasonCodes = {
     hint: 'A resource server could not read the issuer (discovery, JWKS or an API-key check); this is temporary, retry. Operators: check that the issuer URL is reachable from the resource server.',
     action: 'retry',
   },
+  issuer_misconfigured: {
+    status: 500,
+    title: 'The resource server is configured for another issuer',
+    hint: "The issuer's discovery document names another issuer than the resource server was given, so none of its tokens can be accepted; retrying does not help. Operators: give the verifier the issuer the document names (Gatehouse's GATEHOUSE_PUBLIC_URL), or correct GATEHOUSE_PUBLIC_URL; the detail names both.",
+    action: 'contact_admin',
+  },
   vault_connection_not_found: {
     status: 404,
     title: 'The vault connection does not exist',
@@ -308,6 +314,12 @@ export const reasonCodes = {
     title: 'Sign-up is closed',
     hint: 'Ask an administrator to create the account.',
     action: 'contact_admin',
+  },
+  rotation_too_soon: {
+    status: 409,
+    title: 'The next signing key was published too recently to sign',
+    hint: 'Verifiers cache the JWKS, and one fetched before the next key was published would refuse every token it signs. Rotate again from the time in the detail; `--force` rotates at once, for a key that must stop signing now (it was exposed).',
+    action: 'retry',
   },
   validation_failed: {
     status: 400,

@@ -10,18 +10,23 @@ import { type Clients, createClients } from './clients/clients.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/config.js';
 import { ConfigError } from './config/parse.js';
-import { diagnoseInstallation, type InstallationReport } from './doctor/diagnose-installation.js';
+import {
+  diagnoseInstallation,
+  type InstallationReport,
+  type RedisProbe,
+} from './doctor/diagnose-installation.js';
 import { createTokenDoctor, type TokenDoctor } from './doctor/diagnose-token.js';
 import { createEvents, type Events } from './events/events.js';
 import { type ChangeFeed, createChangeFeed } from './fleet/change-feed.js';
 import { createLeases, type Leases } from './fleet/lease.js';
 import { createRateCounter, type RateCounter } from './fleet/rate-counter.js';
-import { connectRedis } from './fleet/redis.js';
+import { connectRedis, WITHOUT_REDIS } from './fleet/redis.js';
 import { redisBus } from './fleet/redis-bus.js';
 import { checkReadiness, type Readiness } from './health/readiness.js';
 import { type Keyring, openKeyring } from './keyring/keyring.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createMfa, type Mfa } from './mfa/mfa.js';
+import { createSecondFactorTransfer } from './mfa/second-factor-transfer.js';
 import { loadMasterKey, type MasterKey } from './secrets/master-key.js';
 import { createSessionViewCache } from './sessions/session-view-cache.js';
 import { createSessions, type Sessions } from './sessions/sessions.js';
@@ -66,8 +71,10 @@ export interface Gatehouse {
   mfa: Mfa;
   metrics: Metrics;
   tokenDoctor: TokenDoctor;
-  /** `gatehouse doctor`'s checks of this installation: the database, the master key, the keyring, the clock. */
+  /** `gatehouse doctor`'s checks: the database, Redis, the master key, the keyring, the clock, … */
   installationDoctor: { diagnose(): Promise<InstallationReport> };
+  /** Where Redis is and whether it answers, when GATEHOUSE_REDIS_URL is set (for the start log). */
+  redis: RedisProbe | undefined;
   /** How instances tell each other about changes to what they cache. */
   changes: ChangeFeed;
   /** Work done once across the fleet (this process's id is the holder). */
@@ -116,7 +123,14 @@ export async function openGatehouse(options: {
     logger.warn({ err: error }, 'database connection lost'),
   );
   try {
+    logger.info({ database: store.description }, `opening the database ${store.description}`);
     const migrationsApplied = await migrateToLatest(store.db, store.dialect);
+    logger.info(
+      { applied: migrationsApplied },
+      migrationsApplied.length
+        ? `migrations applied: ${migrationsApplied.join(', ')}`
+        : 'database schema already up to date',
+    );
     const installation = await claimInstallation(store.db, {
       id: uuidv7(),
       master_key_fingerprint: masterKey.fingerprint,
@@ -131,6 +145,7 @@ export async function openGatehouse(options: {
       alg: config.signingAlg,
       retiredKeyWindowSeconds:
         config.accessTokenTtl + config.clockSkewSeconds + 2 * config.keyringRefreshSeconds,
+      publicationLagSeconds: config.keyringRefreshSeconds,
     });
     const metrics = createMetrics({
       eventsDropped: () => events.droppedCount(),
@@ -157,12 +172,10 @@ export async function openGatehouse(options: {
     });
     const redis = config.redisUrl
       ? connectRedis(config.redisUrl, (error) =>
-          logger.warn(
-            { err: error },
-            'redis unavailable: changes reach other instances through the database poll, rate limits are counted in the database',
-          ),
+          logger.warn({ err: error }, `redis unavailable: ${WITHOUT_REDIS}`),
         )
       : undefined;
+    const probe = redis && { description: redis.description, ping: () => redis.ping() };
     const redisPrefix = `gatehouse:${installation.id}:`;
     // An outage is reported once by the connection; each command that fails meanwhile only at debug level.
     const redisCommandFailed = (error: unknown) => logger.debug({ err: error }, 'redis command failed');
@@ -274,7 +287,16 @@ export async function openGatehouse(options: {
       keyring,
       accessTokens,
       users,
-      userTransfer: createUserTransfer(store.db, clock),
+      userTransfer: createUserTransfer({
+        db: store.db,
+        clock,
+        views,
+        secondFactors: createSecondFactorTransfer({
+          db: store.db,
+          totpKey: masterKey.subkey('totp'),
+          backupCodeKey: masterKey.subkey('backup-codes'),
+        }),
+      }),
       sessions,
       events,
       clients,
@@ -284,8 +306,10 @@ export async function openGatehouse(options: {
       metrics,
       tokenDoctor: createTokenDoctor({ sessions, apiKeys, mfa, users, clock, issuer: config.issuer }),
       installationDoctor: {
-        diagnose: () => diagnoseInstallation({ config, clock, store, masterKey, installation, keyring }),
+        diagnose: () =>
+          diagnoseInstallation({ config, clock, store, masterKey, installation, keyring, redis: probe }),
       },
+      redis: probe,
       vault,
       changes,
       leases,

@@ -77,6 +77,28 @@ describe('an agent whose client is suspended is told why, and so is the operator
     expect((await agentsList()).find((a: { id: string }) => a.id === agentId).last_auth_code).toBe('ok');
   });
 
+  // Regression: an agent that registered at every start became a new agent each time.
+  it('registers a name once per client: again answers 200 with the same agent, at once or one after another', async () => {
+    const { key } = await clientWithKey(server, admin);
+    const register = (name: string, token = key) =>
+      call(server.url, 'POST', '/v1/agents/register', { token, body: { name, hostname: 'ip-10-0-0-9' } });
+    const first = await register('batch-agent');
+    expect(first.status).toBe(201);
+    const again = await register(' batch-agent ');
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ agent_id: first.body.agent_id });
+
+    const together = await Promise.all(Array.from({ length: 5 }, () => register('burst-agent')));
+    expect(together.map((reply) => reply.status).sort()).toEqual([200, 200, 200, 200, 201]);
+    expect(new Set(together.map((reply) => reply.body.agent_id)).size).toBe(1);
+
+    const elsewhere = await register('batch-agent', (await clientWithKey(server, admin)).key);
+    expect(elsewhere.status).toBe(201);
+    expect(elsewhere.body.agent_id).not.toBe(first.body.agent_id);
+    const named = (await agentsList()).filter((agent: { name: string }) => agent.name === 'batch-agent');
+    expect(named).toHaveLength(2);
+  });
+
   it('answers an unknown agent with 404 agent_not_found, and a missing key with 401 token_missing', async () => {
     const { key } = await clientWithKey(server, admin);
     const unknown = await heartbeat('01a20b25-0000-7000-8000-000000000000', key);

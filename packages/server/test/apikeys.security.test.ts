@@ -190,10 +190,11 @@ describe('a key’s secret appears in no log line, no event and no response afte
         })
       ).body.active,
     ).toBe(true);
+    // RFC 7662: a key this server issued introspects as active, with its client and scopes, never itself.
     expect(
       (await send(server.url, 'POST', '/oauth/introspect', { token: admin, form: { token: agentKey } })).body
         .active,
-    ).toBe(false);
+    ).toBe(true);
     expect((await send(server.url, 'POST', '/oauth/revoke', { form: { token: agentKey } })).status).toBe(200);
 
     for (const key of [agentKey, `${adminKey}garbage`, mistyped(cliKey)]) {

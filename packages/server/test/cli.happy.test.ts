@@ -195,7 +195,13 @@ describe('the gatehouse CLI against a running server', () => {
 
     const imported = await cli(target, 'users', 'import', file, '--json');
     expect(imported.code, imported.stderr).toBe(0);
-    expect(JSON.parse(imported.stdout)).toEqual({ imported: exported.length });
+    expect(JSON.parse(imported.stdout)).toMatchObject({
+      created: exported.length,
+      updated: 0,
+      unchanged: 0,
+      skipped: 0,
+      bcrypt_hashes: 0,
+    });
 
     targetServer = await startTestServer(target, { env: { GATEHOUSE_MASTER_KEY: masterKey } });
     const signedIn = await login(targetServer.url, email, PASSWORD);
@@ -228,7 +234,7 @@ describe('the gatehouse CLI against a running server', () => {
 
     const imported = await cli(target, 'users', 'import', file, '--json');
     expect(imported.code).toBe(0);
-    expect(JSON.parse(imported.stdout)).toEqual({ imported: 1 });
+    expect(JSON.parse(imported.stdout)).toMatchObject({ created: 1, bcrypt_hashes: 1 });
     expect((await exportFrom(target)).find((user) => user.id === id)?.password_hash).toBe(hash);
 
     expect((await login(targetServer.url, email, 'not the legacy password')).status).toBe(401);

@@ -59,7 +59,9 @@ describe('configuration: defaults, overrides and the master key', () => {
     expect(loadConfig({ env: { GATEHOUSE_PUBLIC_URL: 'https://auth.acme.test' }, cwd: scratch }).name).toBe(
       'auth.acme.test',
     );
-    expect(loadConfig({ env: { GATEHOUSE_PUBLIC_URL: 'http://[::1]:4000' }, cwd: scratch }).name).toBe('Gatehouse');
+    expect(loadConfig({ env: { GATEHOUSE_PUBLIC_URL: 'http://[::1]:4000' }, cwd: scratch }).name).toBe(
+      'Gatehouse',
+    );
     expect(loadConfig({ env: { GATEHOUSE_NAME: 'Acme Accounts' }, cwd: scratch }).name).toBe('Acme Accounts');
     expect(() => loadConfig({ env: { GATEHOUSE_NAME: 'Acme: Accounts' }, cwd: scratch })).toThrow(
       /GATEHOUSE_NAME/,

@@ -77,6 +77,11 @@ describe('cookie sessions for browser apps on the same site, with CSRF protectio
     expect(crossSite.body.code).toBe('csrf_invalid');
     const otherOrigin = await logout({ 'x-csrf-token': mine.csrf, origin: 'https://evil.example' });
     expect(otherOrigin.body.code).toBe('csrf_invalid');
+    // Regression: the hint sent a caller with the right token off to fetch another one.
+    for (const refusal of [crossSite, otherOrigin]) {
+      expect(refusal.body.hint).toContain(origin);
+      expect(refusal.body.hint).not.toMatch(/x-csrf-token|CSRF token/);
+    }
     expect((await call(server.url, 'GET', '/v1/auth/me', { headers: { cookie: mine.cookie } })).status).toBe(
       200,
     );

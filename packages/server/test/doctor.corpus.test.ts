@@ -3,7 +3,6 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/apikeys/key-format.js';
 import { fixedClock } from '../src/clock.js';
-import { exportUsers, importUserLines } from '../src/users/user-transfer.js';
 import { adminToken, clientWithKey } from './support/admin.js';
 import {
   type CorpusCase,
@@ -226,7 +225,7 @@ async function openWorld(
 /** Retires the active key of the installation; every instance reloads its keyring. */
 async function rotateSigningKeys(world: World): Promise<Signer> {
   const retired = world.main.gatehouse.keyring.signer();
-  await world.main.gatehouse.keyring.rotate();
+  await world.main.gatehouse.keyring.rotate({ force: true });
   for (const instance of sameInstallation(world)) await instance.gatehouse.keyring.reload();
   return retired;
 }
@@ -388,15 +387,15 @@ async function stateCases(world: World, situations: [string, () => Promise<Sessi
 }
 
 async function disableByImport(world: World, userId: string) {
-  const { db } = world.main.gatehouse.store;
+  const { userTransfer } = world.main.gatehouse;
   const lines: string[] = [];
-  for await (const record of exportUsers(db)) {
+  for await (const record of userTransfer.exportUsers({ withoutMfa: true })) {
     if (record.id === userId)
       lines.push(
         JSON.stringify({ ...record, disabled_at: new Date(world.main.gatehouse.clock.now()).toISOString() }),
       );
   }
-  expect(await importUserLines(db, world.main.gatehouse.clock, lines)).toBe(1);
+  expect((await userTransfer.importLines(lines)).updated).toBe(1);
 }
 
 /** Situations whose state comes from an administrator, the user, or an import. */

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../src/clock.js';
-import { exportUsers, importUserLines } from '../src/users/user-transfer.js';
 import { adminToken, clientWithKey } from './support/admin.js';
 import { gatehouseCli } from './support/cli.js';
 import { gatehouseCliWithInput } from './support/cli-stdin.js';
@@ -366,11 +365,11 @@ describe('doctor token: every check of a credential, and a credential that fails
       async prepare() {
         const { access_token, user } = await signUp(server.url);
         const lines: string[] = [];
-        for await (const record of exportUsers(server.gatehouse.store.db)) {
+        for await (const record of server.gatehouse.userTransfer.exportUsers({ withoutMfa: true })) {
           if (record.id === user.id)
             lines.push(JSON.stringify({ ...record, disabled_at: new Date(clock.now()).toISOString() }));
         }
-        expect(await importUserLines(server.gatehouse.store.db, clock, lines)).toBe(1);
+        expect((await server.gatehouse.userTransfer.importLines(lines)).updated).toBe(1);
         clock.advance(2_000); // past the server's 1 s session-view cache
         return { token: access_token, detail: [/^Disabled at /] };
       },

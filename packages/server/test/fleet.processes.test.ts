@@ -122,7 +122,7 @@ describe.runIf(testDialect === 'postgres')('instances as processes, through PgBo
     const kidOf = (token: string) =>
       JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
     const before = (await signUp(instances[0]!.url)).access_token;
-    const rotated = await gatehouseCli(['keys', 'rotate', '--json'], env);
+    const rotated = await gatehouseCli(['keys', 'rotate', '--force', '--json'], env);
     expect(rotated.code, rotated.stderr).toBe(0);
     // Each instance re-reads the keyring within GATEHOUSE_KEYRING_REFRESH_SECONDS (5 s); meanwhile some sign
     // with the old key and some with the new one, and every token must verify everywhere all along.

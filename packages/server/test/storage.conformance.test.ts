@@ -10,7 +10,11 @@ import { insertClient } from '../src/store/clients-store.js';
 import { openStore, type Store } from '../src/store/database.js';
 import { claimInstallation } from '../src/store/installation-store.js';
 import { tryTakeLease } from '../src/store/leases-store.js';
-import { incrementLoginFailures } from '../src/store/login-throttles-store.js';
+import {
+  incrementLoginFailures,
+  raiseLoginThrottle,
+  readLoginThrottle,
+} from '../src/store/login-throttles-store.js';
 import { savePendingTotp } from '../src/store/mfa-store.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { migrations } from '../src/store/migrations/index.js';
@@ -121,10 +125,28 @@ describe(`storage conformance on ${testDialect}`, () => {
   it('replaces a user by id on import and keeps the id', async () => {
     const original = user('imported@example.com', { name: 'before' });
     await insertUser(store.db, original);
-    expect(await importUsers(store.db, [{ ...original, name: 'after', updated_at: 5 }])).toEqual({});
+    const renamed = { ...original, name: 'after', updated_at: 5 };
+    expect(
+      await importUsers(store.db, [{ id: original.id, row: renamed, plannedUpdatedAt: original.updated_at }]),
+    ).toEqual({});
     expect(await findUserById(store.db, original.id)).toMatchObject({ name: 'after', updated_at: 5 });
     const thief = user('imported@example.com');
-    expect((await importUsers(store.db, [thief])).conflict).toContain(original.id);
+    expect(
+      (await importUsers(store.db, [{ id: thief.id, row: thief, plannedUpdatedAt: null }])).conflict,
+    ).toContain(original.id);
+  });
+
+  it('leaves a user changed since the import was planned as it is, and writes nothing of that import', async () => {
+    const changed = user('changed-meanwhile@example.com', { updated_at: 20 });
+    const newcomer = user('newcomer@example.com');
+    await insertUser(store.db, changed);
+    const result = await importUsers(store.db, [
+      { id: newcomer.id, row: newcomer, plannedUpdatedAt: null },
+      { id: changed.id, row: { ...changed, name: 'stale', updated_at: 10 }, plannedUpdatedAt: 10 },
+    ]);
+    expect(result.conflict).toContain(`${changed.id} changed while importing`);
+    expect(await findUserById(store.db, changed.id)).toMatchObject({ name: null, updated_at: 20 });
+    expect(await findUserById(store.db, newcomer.id)).toBeUndefined();
   });
 
   it('keeps a confirmed authenticator: a pending secret replaces a pending one only', async () => {
@@ -176,6 +198,15 @@ describe(`storage conformance on ${testDialect}`, () => {
       .where('account', '=', 'conformance-account')
       .executeTakeFirst();
     expect(row).toMatchObject({ failures: 20, locked_until: 9_000 });
+  });
+
+  it('raises an imported login throttle to at least the carried count and lock, never lowering either', async () => {
+    const account = 'conformance-imported-account';
+    await raiseLoginThrottle(store.db, { account, failures: 3, last_failure_at: 100, locked_until: 7_000 });
+    await raiseLoginThrottle(store.db, { account, failures: 2, last_failure_at: 50, locked_until: null });
+    expect(await readLoginThrottle(store.db, account)).toMatchObject({ failures: 3, locked_until: 7_000 });
+    await raiseLoginThrottle(store.db, { account, failures: 6, last_failure_at: 200, locked_until: 9_000 });
+    expect(await readLoginThrottle(store.db, account)).toMatchObject({ failures: 6, locked_until: 9_000 });
   });
 
   it('gives a lease to exactly one of ten racing holders, and to another only once it has run out', async () => {

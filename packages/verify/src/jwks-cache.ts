@@ -14,13 +14,29 @@ export interface JwksCache {
   /**
    * For a `kid` not held: waits for a fetch in flight, or starts one when the cooldown has passed, then looks
    * again. Undefined when the issuer's JWKS does not hold the kid; throws `issuer_unavailable` when it could
-   * not be read.
+   * not be read, and `issuer_misconfigured` when discovery names another issuer. Either is answered again,
+   * without asking, until the cooldown has passed.
    */
   fetchFor(kid: string): Promise<HeldKey | undefined>;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for. One that names another
+ * is a configuration error, not an outage: asking again cannot cure it, so it is not `issuer_unavailable`.
+ */
+function issuerMismatch(url: string, named: unknown, configured: string): RefusalError {
+  const issuer = typeof named === 'string' ? `issuer "${named.slice(0, 200)}"` : 'no issuer';
+  return new RefusalError('issuer_misconfigured', {
+    detail: `${url} names ${issuer}, not "${configured}"`,
+    hint:
+      `Gatehouse's discovery document names ${issuer}, but this resource server was given the issuer ` +
+      `"${configured}": set the verifier's issuer to the one Gatehouse names (its GATEHOUSE_PUBLIC_URL), or ` +
+      'correct GATEHOUSE_PUBLIC_URL. Retrying does not help.',
+  });
+}
 
 /**
  * The issuer's signing keys, fetched through discovery and held in memory. jose's createRemoteJWKSet has a
@@ -42,10 +58,7 @@ export function createJwksCache(options: Readonly<ResolvedOptions>, http: Issuer
     if (!isRecord(discovery) || typeof discovery.jwks_uri !== 'string') {
       throw new Error(`${url} has no jwks_uri`);
     }
-    // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
-    if (discovery.issuer !== options.issuer) {
-      throw new Error(`${url} names issuer "${String(discovery.issuer)}", not "${options.issuer}"`);
-    }
+    if (discovery.issuer !== options.issuer) throw issuerMismatch(url, discovery.issuer, options.issuer);
     return discovery.jwks_uri;
   }
 
@@ -108,6 +121,9 @@ export function createJwksCache(options: Readonly<ResolvedOptions>, http: Issuer
       if (inFlight || cooledDown()) await refresh();
       const key = keys.get(kid);
       if (key || !lastError) return key;
+      // A copy, so no caller holds a refusal another one was given.
+      if (lastError instanceof RefusalError)
+        throw new RefusalError(lastError.refusal.code, lastError.refusal);
       throw new RefusalError('issuer_unavailable', {
         detail:
           loadedAt === undefined

@@ -63,7 +63,7 @@ describe('a resource server verifies Gatehouse access tokens locally from the JW
     const login = async () =>
       (await call(server.url, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } })).body
         .access_token as string;
-    const rotated = await gatehouseCli(['keys', 'rotate', '--json'], server.env);
+    const rotated = await gatehouseCli(['keys', 'rotate', '--force', '--json'], server.env);
     expect(rotated.code, rotated.stderr).toBe(0);
     const { activated } = JSON.parse(rotated.stdout) as { activated: string };
     await expect.poll(async () => kidOf(await login()), { timeout: 10_000, interval: 200 }).toBe(activated);
@@ -74,8 +74,8 @@ describe('a resource server verifies Gatehouse access tokens locally from the JW
     expect(await verifier.verify(before)).toMatchObject({ ok: true });
     expect(counted.jwksFetches()).toBe(1);
 
-    // Two rotations: the key now signing was created after the verifier's fetch.
-    const second = await server.gatehouse.keyring.rotate();
+    // Two rotations, the second forced: the key now signing was created after the verifier's fetch.
+    const second = await server.gatehouse.keyring.rotate({ force: true });
     const unseen = await login();
     expect(kidOf(unseen)).toBe(second.activated);
     expect(await verifier.verify(unseen)).toMatchObject({

@@ -1,26 +1,11 @@
 import { createServer, request as forward, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+
+export { launchChromium } from '../../../server/test/support/chromium.js';
+
 import { createTestDatabase, type TestDatabase } from '../../../server/test/support/test-database.js';
 import { freePort, startTestServer, type TestServer } from '../../../server/test/support/test-server.js';
-
-/** Debian's Chromium; a missing browser fails the test (CI installs it), it never skips. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 /** The client as a browser loads it: bundled from source with its one dependency, @gatehouse/codes. */
 export async function bundleClient(): Promise<string> {

@@ -4,7 +4,13 @@ import type { ApiKeys } from '../apikeys/api-keys.js';
 import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { EventContext, Events } from '../events/events.js';
-import { type AgentRow, findAgentById, insertAgent, listAgents, updateAgent } from '../store/agents-store.js';
+import {
+  type AgentRow,
+  findAgentById,
+  insertAgentUnlessNamed,
+  listAgents,
+  updateAgent,
+} from '../store/agents-store.js';
 import type { Database } from '../store/schema.js';
 
 export interface AgentView {
@@ -29,11 +35,15 @@ export interface KeyPrincipal {
 }
 
 export interface Agents {
+  /**
+   * Registers an agent under the key's client; a name the client already registered answers that agent
+   * (`created: false`), so an agent that registers at every start stays one agent.
+   */
   register(
     principal: KeyPrincipal,
     input: { name: string; hostname?: string; version?: string },
     context: EventContext,
-  ): Promise<{ agent_id: string }>;
+  ): Promise<{ agent_id: string; created: boolean }>;
   /** Authenticates the key and records the beat; a refused key is recorded on the agent and as an event naming it. */
   /**
    * A heartbeat's credential check, before anything else about the request: the key, its `agent` scope and
@@ -108,16 +118,17 @@ export function createAgents(options: AgentsOptions): Agents {
         last_auth_code: 'ok',
         last_auth_at: now,
       };
-      await insertAgent(db, row);
+      const { agent, created } = await insertAgentUnlessNamed(db, row);
       events.record({
         type: 'agent.register',
         code: 'ok',
         context,
-        agentId: row.id,
-        clientId: row.client_id,
-        keyId: row.key_id,
+        agentId: agent.id,
+        clientId: agent.client_id,
+        keyId: principal.keyId,
+        ...(created ? {} : { detail: { already_registered: true } }),
       });
-      return { agent_id: row.id };
+      return { agent_id: agent.id, created };
     },
 
     async authenticateHeartbeat(agentId, rawKey, context) {

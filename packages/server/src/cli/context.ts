@@ -1,9 +1,10 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { type ConfigFlags, loadConfig } from '../config/load-config.js';
 import type { Actor } from '../events/events.js';
 import { type Gatehouse, openGatehouse } from '../gatehouse.js';
-import { createLogger } from '../logger.js';
+import { createCommandLogger } from '../logger.js';
 
 export interface CommonOptions extends ConfigFlags {
   json?: boolean;
@@ -40,7 +41,7 @@ export async function withGatehouse<T>(
   work: (services: Services) => Promise<T>,
 ): Promise<T> {
   const config = configFrom(options);
-  const gatehouse = await openGatehouse({ config, logger: createLogger('warn', process.stderr) });
+  const gatehouse = await openGatehouse({ config, logger: createCommandLogger() });
   try {
     return await work(gatehouse);
   } finally {
@@ -52,5 +53,14 @@ export function print(options: CommonOptions, json: unknown, text: string): void
   process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 }
 
-/** Commands run by an operator on the server's host; events record them as such. */
-export const CLI_ACTOR: Actor = { id: null, via: 'cli' };
+/** The account running this command, or null where the OS has none to name (a container's bare uid). */
+function osUserName(): string | null {
+  try {
+    return userInfo().username;
+  } catch {
+    return null;
+  }
+}
+
+/** Commands run by an operator on the server's host; events record them as such, with the OS account. */
+export const CLI_ACTOR: Actor = { id: null, via: 'cli', osUser: osUserName() };

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import type { Check } from '../checks/check-trail.js';
 import { ConfigError } from '../config/parse.js';
 import { CREDENTIAL_KINDS, type NamedKind } from '../doctor/diagnose-token.js';
-import { GatehouseError } from '../errors/gatehouse-error.js';
+import { describeStorageFailure, StorageUnavailableError } from '../errors/storage-unavailable.js';
 import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
 const mark = (check: Check) => (check.ok === true ? '✔' : check.ok === false ? '✘' : '–');
@@ -12,8 +12,8 @@ const checkLines = (checks: Check[]) =>
 
 function openingFailure(error: unknown): Check | undefined {
   if (error instanceof ConfigError) return { name: 'configuration', ok: false, detail: error.message };
-  if (error instanceof GatehouseError && error.code === 'storage_unavailable') {
-    return { name: 'database', ok: false, detail: `Cannot be used: ${error.internal ?? error.message}` };
+  if (error instanceof StorageUnavailableError) {
+    return { name: 'database', ok: false, detail: describeStorageFailure(error.database, error.failure) };
   }
   return undefined;
 }

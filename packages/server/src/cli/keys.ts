@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { toIso } from '../clock.js';
-import type { KeyInfo } from '../keyring/keyring.js';
+import { JWKS_MAX_AGE_SECONDS, type KeyInfo } from '../keyring/keyring.js';
 import { type CommonOptions, print, withCommonOptions, withGatehouse } from './context.js';
 
 const keyJson = (key: KeyInfo) => ({
@@ -39,10 +39,16 @@ export function registerKeys(program: Command): void {
   withCommonOptions(
     keys
       .command('rotate')
-      .description('make the next key active, retire the active one, publish a new next key'),
-  ).action(async (options: CommonOptions) => {
+      .description(
+        `make the next key active, retire the active one, publish a new next key; refused until the next key has been published for ${JWKS_MAX_AGE_SECONDS} s (the JWKS cache lifetime)`,
+      )
+      .option(
+        '--force',
+        'rotate even if verifiers may not have the next key yet (for an exposed key that must stop signing now)',
+      ),
+  ).action(async (options: CommonOptions & { force?: boolean }) => {
     await withGatehouse(options, async ({ keyring }) => {
-      const result = await keyring.rotate();
+      const result = await keyring.rotate({ force: options.force === true });
       const retired = keyring.describe(result.retired);
       print(
         options,

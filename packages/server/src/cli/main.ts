@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/parse.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { describeStorageFailure, StorageUnavailableError } from '../errors/storage-unavailable.js';
 import { registerAdmin } from './admin.js';
 import { registerApiKeys } from './api-keys.js';
 import { registerClients } from './clients.js';
@@ -15,11 +16,24 @@ import { registerVault } from './vault.js';
 
 function describeFailure(error: unknown): string {
   if (error instanceof ConfigError) return error.message;
+  if (error instanceof StorageUnavailableError) return describeStorageFailure(error.database, error.failure);
   if (error instanceof GatehouseError) return `${error.code}: ${error.detail ?? ''}\n  hint: ${error.hint}`;
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * `gatehouse events | head`: the reader has what it wanted and closed the pipe. Nothing is left to print
+ * for, and nothing went wrong: stop without a word.
+ */
+function exitWhenOutputIsClosed(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
+
 export async function runCli(argv: string[]): Promise<void> {
+  exitWhenOutputIsClosed();
   const program = new Command('gatehouse')
     .description('Gatehouse: an authentication server whose every rejection has a reason')
     .showHelpAfterError()

@@ -42,4 +42,6 @@ export type Config = Omit<Settings, InputOnly | Derived> & {
   tokenAudience: string[];
   shutdownDrainSeconds: number;
   passwordHashing: { concurrency: number; maxQueue: number };
+  /** Settings that are allowed but probably wrong here, each one line naming the setting: said at start. */
+  warnings: readonly string[];
 };

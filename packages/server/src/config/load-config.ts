@@ -66,19 +66,33 @@ function publicUrlOf(settings: Settings): URL {
   return new URL(listening);
 }
 
-/** Production refuses a key that would be lost with the data directory, and tokens sent in the clear. */
+/**
+ * Listening on every interface without GATEHOUSE_PUBLIC_URL: the default issuer then names this host's
+ * loopback (or no host at all), which no other machine reaches, and tokens and discovery name it.
+ */
+function unsetPublicUrl(settings: Settings, publicUrl: URL): string | undefined {
+  if (settings.publicUrl || !['0.0.0.0', '::'].includes(settings.host)) return undefined;
+  return `GATEHOUSE_PUBLIC_URL is not set while listening on ${settings.host}: the issuer defaults to ${publicUrl.href}, which other machines cannot reach; set it to the URL clients use`;
+}
+
 /** The public URL's host names the installation unless a name is set; an IPv6 host (colons) cannot. */
 function nameFromHost(publicUrl: URL): string {
   const host = publicUrl.hostname;
   return host && !host.includes(':') ? host : 'Gatehouse';
 }
 
-function refuseUnsafeProduction(masterKey: MasterKeySource, publicUrl: URL): void {
+/** Production refuses a key that would be lost with the data directory, and tokens sent in the clear. */
+function refuseUnsafeProduction(
+  masterKey: MasterKeySource,
+  publicUrl: URL,
+  publicUrlProblem: string | undefined,
+): void {
   if (masterKey.kind === 'file' && masterKey.origin === 'data directory') {
     throw new ConfigError(
       'GATEHOUSE_ENV=production needs GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE: refusing to start (tokens must survive restarts)',
     );
   }
+  if (publicUrlProblem) throw new ConfigError(`${publicUrlProblem} (refusing to start in production)`);
   if (publicUrl.protocol !== 'https:') {
     throw new ConfigError(
       `GATEHOUSE_ENV=production needs an https GATEHOUSE_PUBLIC_URL (got "${publicUrl.href}")`,
@@ -117,7 +131,8 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
   const dataDir = path.resolve(cwd, settings.dataDir);
   const masterKey = masterKeySource(settings, dataDir, cwd);
   const publicUrl = publicUrlOf(settings);
-  if (settings.env === 'production') refuseUnsafeProduction(masterKey, publicUrl);
+  const publicUrlProblem = unsetPublicUrl(settings, publicUrl);
+  if (settings.env === 'production') refuseUnsafeProduction(masterKey, publicUrl, publicUrlProblem);
   const issuer = publicUrl.href.replace(/\/$/, '');
   return deepFreeze({
     ...direct,
@@ -134,5 +149,6 @@ export function loadConfig(options: { env?: Env; flags?: ConfigFlags; cwd?: stri
       concurrency: passwordHashConcurrency ?? Math.max(1, availableParallelism() - 1),
       maxQueue: passwordHashQueue,
     },
+    warnings: publicUrlProblem ? [publicUrlProblem] : [],
   });
 }

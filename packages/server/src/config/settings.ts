@@ -176,7 +176,7 @@ export const settingsSchema = Type.Object({
   corsOrigins: list({
     env: 'GATEHOUSE_CORS_ORIGINS',
     description:
-      'browser origins to be allowed cross-origin requests; validated at start but not yet applied: no CORS headers are sent',
+      'browser origins (other than the public URL) allowed to call Gatehouse cross-origin with bearer tokens; the session cookie stays same-site',
     holds: 'origins such as https://app.example.com',
     pattern: '^https?://[^/?#\\s]+$',
     default: [],

@@ -3,12 +3,15 @@ import { type Check, CheckTrail } from '../checks/check-trail.js';
 import { humanDuration } from '../checks/human-duration.js';
 import { type Clock, toIso } from '../clock.js';
 import type { Config } from '../config/config.js';
+import { describeStorageFailure } from '../errors/storage-unavailable.js';
+import { WITHOUT_REDIS } from '../fleet/redis.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { Store } from '../store/database.js';
 import type { InstallationRow } from '../store/installation-store.js';
 import { pendingMigrations } from '../store/migrate.js';
 import { databaseTime, pingDatabase } from '../store/ping.js';
 import { detectPooler } from '../store/pooler.js';
+import { classifyStorageFailure } from '../store/storage-errors.js';
 
 export interface InstallationReport {
   ok: boolean;
@@ -16,6 +19,24 @@ export interface InstallationReport {
 }
 
 const TOLERATED_CLOCK_DIFFERENCE_MS = 2000;
+
+/** What the doctor asks of Redis: where it is, and PING's round trip in ms (rejects past its bound). */
+export interface RedisProbe {
+  description: string;
+  ping(): Promise<number>;
+}
+
+async function checkRedis(trail: CheckTrail, redis: RedisProbe | undefined): Promise<void> {
+  if (!redis) return;
+  await redis.ping().then(
+    (ms) => trail.pass('redis', `${redis.description} answers PING in ${ms} ms`),
+    (error: unknown) =>
+      trail.fail(
+        'redis',
+        `${redis.description}: ${(error as Error).message}. Gatehouse runs without it: ${WITHOUT_REDIS}`,
+      ),
+  );
+}
 
 async function checkPermissions(trail: CheckTrail, config: Readonly<Config>): Promise<void> {
   const dir = await stat(config.dataDir).catch(() => undefined);
@@ -90,13 +111,16 @@ export async function diagnoseInstallation(parts: {
   masterKey: { fingerprint: string; origin: string };
   installation: Pick<InstallationRow, 'master_key_fingerprint'>;
   keyring: Keyring;
+  /** Set when GATEHOUSE_REDIS_URL is. */
+  redis: RedisProbe | undefined;
 }): Promise<InstallationReport> {
   const { config, clock, store, keyring, masterKey } = parts;
   const createdWith = parts.installation.master_key_fingerprint;
   const trail = new CheckTrail();
   await pingDatabase(store.db).then(
     () => trail.pass('database', `${store.description} answers`),
-    (error: unknown) => trail.fail('database', `${store.description}: ${(error as Error).message}`),
+    (error: unknown) =>
+      trail.fail('database', describeStorageFailure(store.description, classifyStorageFailure(error))),
   );
   const pending = await pendingMigrations(store.db);
   if (pending.length) trail.fail('migrations', `Pending: ${pending.join(', ')}; run \`gatehouse migrate\``);
@@ -104,6 +128,7 @@ export async function diagnoseInstallation(parts: {
   await checkPooler(trail, config, store).catch((error: unknown) =>
     trail.skip('pooler', `Could not tell: ${(error as Error).message}`),
   );
+  await checkRedis(trail, parts.redis);
 
   if (masterKey.fingerprint === createdWith) {
     trail.pass(

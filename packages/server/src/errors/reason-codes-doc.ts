@@ -21,6 +21,11 @@ function howToDiagnose(code: Code): string {
     return '`gatehouse doctor`; `/readyz`; the server log by `request_id`';
   }
   if (code === 'agent_not_found') return '`GET /v1/admin/agents`; `gatehouse clients list`';
+  if (code === 'rotation_too_soon') return '`gatehouse keys list` shows when the next key was created';
+  // The verifier decides these in the resource server, which records nothing in Gatehouse's events.
+  if (code === 'issuer_unavailable' || code === 'issuer_misconfigured') {
+    return '`curl <issuer>/.well-known/openid-configuration` from the resource server: it must answer, and name the issuer the verifier was given';
+  }
   return `\`gatehouse events --code ${code}\` finds the request by its \`request_id\``;
 }
 

@@ -25,6 +25,8 @@ export interface Actor {
   id: string | null;
   context?: EventContext;
   via: 'api' | 'cli' | 'internal';
+  /** The operating-system account that ran a command: the CLI has no user id to name. */
+  osUser?: string | null;
 }
 
 /** The actor of a call made in-process (tests, seeding), not on behalf of a request or a command. */
@@ -205,7 +207,7 @@ export function createEvents(options: EventsOptions): Events {
         actorId: actor.id,
         ...(actor.context ? { context: actor.context } : {}),
         ...subject,
-        detail: { via: actor.via, ...subject.detail },
+        detail: { via: actor.via, ...(actor.osUser ? { os_user: actor.osUser } : {}), ...subject.detail },
       });
     },
     flush,

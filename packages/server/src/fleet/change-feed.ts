@@ -57,7 +57,7 @@ export function createChangeFeed(options: {
 
   const record = async (id: string, change: Change) => {
     await insertCacheChanges(db, [{ id, kind: change.kind, subject: change.id, at: clock.now() }]);
-    bus?.publish(JSON.stringify({ origin: options.instanceId, ...change }));
+    await bus?.publish(JSON.stringify({ origin: options.instanceId, ...change }));
   };
 
   const poll = async () => {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Keyring } from '../keyring/keyring.js';
 import { pingDatabase } from '../store/ping.js';
 import type { Database } from '../store/schema.js';
+import { classifyStorageFailure } from '../store/storage-errors.js';
 
 export interface Readiness {
   status: 'ready' | 'unavailable' | 'draining';
@@ -14,10 +15,10 @@ export async function checkReadiness(
   keyring: Keyring,
   draining: boolean,
 ): Promise<Readiness> {
+  // The cause without the database's URL: readiness answers anyone who can reach the port.
   const database = await pingDatabase(db).then(
     () => 'ok',
-    (error: unknown) =>
-      `unreachable: ${(error as { internal?: string }).internal ?? (error as Error).message}`,
+    (error: unknown) => `unreachable: ${classifyStorageFailure(error).cause}`,
   );
   const signer = keyring.signer();
   const keys = keyring.verificationKey(signer.kid) ? 'ok' : 'active key missing from JWKS';

@@ -24,6 +24,7 @@ import type { SignIn } from '../sessions/sign-in.js';
 import type { Users } from '../users/users.js';
 import type { Vault } from '../vault/vault.js';
 import { guardDeps } from './bearer.js';
+import { allowListedOrigins } from './cors.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
 import { problemBody, sendProblem, toGatehouseError } from './problem.js';
 import { adminClientRoutes } from './routes/admin-clients.js';
@@ -41,6 +42,7 @@ import { wellKnownRoutes } from './routes/well-known.js';
 import { ProblemSchema, UserSchema } from './schemas.js';
 import { staticDocuments } from './static-documents.js';
 import type { App } from './types.js';
+import { describeValidationErrors } from './validation-errors.js';
 
 const REQUEST_ID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Large enough for any real token, small enough that header floods are cheap to refuse. */
@@ -146,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
+    schemaErrorFormatter: describeValidationErrors,
     clientErrorHandler: answerUnparseableRequest,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -184,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ),
   );
 
+  await allowListedOrigins(app, config.corsOrigins);
   app.addSchema(ProblemSchema);
   app.addSchema(UserSchema);
   await app.register(swagger, {

@@ -36,6 +36,10 @@ export function sessionCookie(config: Readonly<Pick<Config, 'publicUrl' | 'sessi
 
 export type SessionCookie = ReturnType<typeof sessionCookie>;
 
+/** The registry's `csrf_invalid` hint is about the token; a request from another site needs another origin. */
+const foreignOriginHint = (publicOrigin: string) =>
+  `Cookie-authenticated writes are accepted only from pages of ${publicOrigin}: send the request from there, or set GATEHOUSE_PUBLIC_URL to the origin your pages are served from.`;
+
 /**
  * CSRF defence for cookie-authenticated state changes (OWASP): the request must come from our own site
  * (`Sec-Fetch-Site`, `Origin`) and carry the session's CSRF token in `x-csrf-token`. GETs change nothing.
@@ -50,12 +54,14 @@ export function assertSameSiteWrite(
   if (site === 'cross-site') {
     throw new GatehouseError('csrf_invalid', {
       detail: 'A cross-site request (Sec-Fetch-Site: cross-site) cannot use the session cookie',
+      hint: foreignOriginHint(publicOrigin),
     });
   }
   const origin = request.headers.origin;
   if (origin && origin !== publicOrigin) {
     throw new GatehouseError('csrf_invalid', {
       detail: `Origin ${origin.slice(0, 100)} is not ${publicOrigin}`,
+      hint: foreignOriginHint(publicOrigin),
     });
   }
   const token = request.headers['x-csrf-token'];

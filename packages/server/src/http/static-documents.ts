@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JWKS_MAX_AGE_SECONDS } from '../keyring/keyring.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { PUBLIC_DOCUMENT_CORS } from './cors.js';
 import { discoveryDocument, type WellKnownRoutesDeps } from './routes/well-known.js';
 
 interface StaticDocument {
@@ -22,7 +24,10 @@ export function staticDocuments({
   const discovery = JSON.stringify(discoveryDocument(config.issuer));
   const documents = new Map<string, StaticDocument>([
     ['/.well-known/openid-configuration', { body: () => discovery, cacheControl: 'public, max-age=3600' }],
-    ['/.well-known/jwks.json', { body: () => keyring.jwksJson(), cacheControl: 'public, max-age=300' }],
+    [
+      '/.well-known/jwks.json',
+      { body: () => keyring.jwksJson(), cacheControl: `public, max-age=${JWKS_MAX_AGE_SECONDS}` },
+    ],
   ]);
 
   /** Answers the request and returns true if it asks for one of the documents with a plain GET. */
@@ -35,6 +40,7 @@ export function staticDocuments({
       'content-type': 'application/json; charset=utf-8',
       'cache-control': document.cacheControl,
       'content-length': Buffer.byteLength(body),
+      ...PUBLIC_DOCUMENT_CORS,
     });
     response.end(body);
     metrics.httpRequest('GET', request.url!, 200, (performance.now() - started) / 1000);

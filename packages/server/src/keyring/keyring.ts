@@ -1,7 +1,8 @@
 import type { CryptoKey } from 'jose';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../clock.js';
+import { type Clock, toIso } from '../clock.js';
 import type { SigningAlg } from '../config/config.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Database } from '../store/schema.js';
 import {
   initializeSigningKeys,
@@ -12,6 +13,9 @@ import {
 import { generateSigningKeyRow, importPrivateKey, importPublicKey, publicJwkOf } from './signing-key.js';
 
 export const ALLOWED_ALGS: readonly SigningAlg[] = ['EdDSA', 'ES256'];
+
+/** How long verifiers may cache the JWKS (its Cache-Control max-age). */
+export const JWKS_MAX_AGE_SECONDS = 300;
 
 export interface KeyInfo {
   kid: string;
@@ -40,7 +44,15 @@ export interface Keyring {
   /** The JWKS document, serialised once per keyring change. */
   jwksJson(): string;
   reload(): Promise<void>;
-  rotate(): Promise<{ retired: string; activated: string }>;
+  /** How old the next key must be before a rotation may make it sign: publication lag plus JWKS cache. */
+  rotationWaitSeconds: number;
+  /**
+   * Makes the next key active, retires the active one and publishes a new next key. Refused
+   * (`rotation_too_soon`) until every instance has published the next key (within `publicationLagSeconds`
+   * of its creation) and a JWKS cached before that has expired (JWKS_MAX_AGE_SECONDS), unless forced: a
+   * verifier holding such a JWKS would refuse what the key signs.
+   */
+  rotate(options?: { force?: boolean }): Promise<{ retired: string; activated: string }>;
   /** Re-reads the keys periodically, so a rotation made by another process is picked up. */
   startRefreshing(intervalSeconds: number, onError: (error: unknown) => void): void;
   stop(): void;
@@ -56,6 +68,8 @@ export interface KeyringOptions {
   alg: SigningAlg;
   /** How long a retired key keeps verifying: the longest token lifetime plus skew and refresh lag. */
   retiredKeyWindowSeconds: number;
+  /** How long a key written by one instance may take to appear in every instance's JWKS (its re-read interval). */
+  publicationLagSeconds: number;
 }
 
 interface Snapshot {
@@ -76,6 +90,22 @@ const info = (row: SigningKeyRow): KeyInfo => ({
 });
 
 export class MasterKeyMismatchError extends Error {}
+
+function nextKeyTooNew(
+  next: { kid: string; createdAt: number },
+  waitSeconds: number,
+  now: number,
+): GatehouseError {
+  const safeFrom = next.createdAt + waitSeconds * 1000;
+  const wait = Math.ceil((safeFrom - now) / 1000);
+  return new GatehouseError('rotation_too_soon', {
+    detail:
+      `The next key ${next.kid} was published at ${toIso(next.createdAt)}; every instance shows it within ` +
+      `${waitSeconds - JWKS_MAX_AGE_SECONDS} s and verifiers may cache the JWKS for ${JWKS_MAX_AGE_SECONDS} s ` +
+      `without it, so it can sign safely from ${toIso(safeFrom)} (in ${wait} s)`,
+    retryAfterSeconds: wait,
+  });
+}
 
 const STATE_ORDER = { active: 0, next: 1, retired: 2 } as const;
 
@@ -112,6 +142,8 @@ async function buildSnapshot(
 
 export async function openKeyring(options: KeyringOptions): Promise<Keyring> {
   const { db, sealingKey, clock, alg } = options;
+  /** How old the next key must be before it may sign. */
+  const rotationWaitSeconds = options.publicationLagSeconds + JWKS_MAX_AGE_SECONDS;
   let rows = await listSigningKeys(db);
   if (!rows.some((row) => row.state === 'active')) {
     const now = clock.now();
@@ -135,11 +167,15 @@ export async function openKeyring(options: KeyringOptions): Promise<Keyring> {
     describe: (kid) => snapshot.all.get(kid),
     list: () => [...snapshot.all.values()],
     jwksJson: () => snapshot.jwks,
+    rotationWaitSeconds,
     reload,
-    async rotate() {
+    async rotate({ force = false } = {}) {
       const now = clock.now();
       const next = await generateSigningKeyRow(alg, sealingKey, 'next', now);
-      const result = await rotateSigningKeys(db, now, now + options.retiredKeyWindowSeconds * 1000, next);
+      const nextCreatedBy = force ? Number.POSITIVE_INFINITY : now - rotationWaitSeconds * 1000;
+      const verifyUntil = now + options.retiredKeyWindowSeconds * 1000;
+      const result = await rotateSigningKeys(db, now, verifyUntil, next, nextCreatedBy);
+      if ('tooNew' in result) throw nextKeyTooNew(result.tooNew, rotationWaitSeconds, now);
       await reload();
       return result;
     },

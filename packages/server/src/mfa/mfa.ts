@@ -115,7 +115,7 @@ export const MFA_AMR = ['pwd', 'otp', 'mfa'];
 const CHALLENGE_TTL_SECONDS = 5 * 60;
 
 /** The context a TOTP secret is sealed under: a sealed secret copied to another user's row does not open. */
-const sealContext = (userId: string) => `totp:${userId}`;
+export const totpSealContext = (userId: string) => `totp:${userId}`;
 
 /** Every refused code looks the same to the caller (no detail), whatever really happened. */
 const wrongCode = (internal: string) => new GatehouseError('mfa_invalid', { internal });
@@ -148,7 +148,7 @@ export function createMfa(options: MfaOptions): Mfa {
     if (isTotpShaped(typed)) {
       const totp = await findTotp(db, user.id);
       if (!totp || totp.confirmed_at === null) return { wrong: 'no confirmed authenticator app' };
-      const step = matchTotp(open(totpKey, totp.secret_sealed, sealContext(user.id)), typed, clock.now());
+      const step = matchTotp(open(totpKey, totp.secret_sealed, totpSealContext(user.id)), typed, clock.now());
       if (step === null) return { wrong: 'wrong TOTP code' };
       if (step <= totp.last_step) return { wrong: 'TOTP code already used' };
       return { kind: 'totp', step };
@@ -280,7 +280,7 @@ export function createMfa(options: MfaOptions): Mfa {
         const secret = newTotpSecret();
         const saved = await savePendingTotp(db, {
           user_id: user.id,
-          secret_sealed: seal(totpKey, secret, sealContext(user.id)),
+          secret_sealed: seal(totpKey, secret, totpSealContext(user.id)),
           created_at: clock.now(),
           confirmed_at: null,
           last_step: 0,
@@ -303,7 +303,7 @@ export function createMfa(options: MfaOptions): Mfa {
           // Not counted on the throttle: whoever confirms was just shown the secret, there is nothing to guess.
           const now = clock.now();
           const step = matchTotp(
-            open(totpKey, totp.secret_sealed, sealContext(user.id)),
+            open(totpKey, totp.secret_sealed, totpSealContext(user.id)),
             code.replace(/\s/g, ''),
             now,
           );
@@ -341,7 +341,8 @@ export function createMfa(options: MfaOptions): Mfa {
           requireEnabled(user);
           await spend(user, await proofOf(user, code, { backupCodes: false }));
           const codes = newBackupCodes();
-          await replaceBackupCodes(db, user.id, backupCodeRows(user.id, codes, clock.now()));
+          const now = clock.now();
+          await replaceBackupCodes(db, user.id, backupCodeRows(user.id, codes, now), now);
           return { backup_codes: codes };
         },
         (result) => ({ backup_codes: result.backup_codes.length }),

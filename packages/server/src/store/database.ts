@@ -125,12 +125,14 @@ function redactUrl(url: string): string {
 /** `onConnectionError` hears about pooled connections that died; the next query reports its own failure. */
 export function openStore(target: DatabaseTarget, onConnectionError: (error: Error) => void): Store {
   if (target.dialect === 'sqlite') {
+    const description = `sqlite:${target.path}`;
     const db = new Kysely<Database>({
       dialect: withStorageErrors(
         withImmediateTransactions(new SqliteDialect({ database: async () => openSqlite(target.path) })),
+        description,
       ),
     });
-    return { db, dialect: 'sqlite', description: `sqlite:${target.path}`, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', description, close: () => db.destroy() };
   }
   if (target.dialect === 'mysql') return openMysql(target.url, onConnectionError);
   return openPostgres(target.url, onConnectionError);
@@ -152,8 +154,11 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void): S
   // pooler closing it) emits an error too, which without a listener would end the process; the query on it
   // fails on its own, as storage_unavailable.
   pool.on('connect', (client) => client.on('error', onConnectionError));
-  const db = new Kysely<Database>({ dialect: withStorageErrors(new PoolerSafePostgresDialect({ pool })) });
-  return { db, dialect: 'postgres', description: redactUrl(url), close: () => db.destroy() };
+  const description = redactUrl(url);
+  const db = new Kysely<Database>({
+    dialect: withStorageErrors(new PoolerSafePostgresDialect({ pool }), description),
+  });
+  return { db, dialect: 'postgres', description, close: () => db.destroy() };
 }
 
 /**
@@ -182,6 +187,7 @@ function openMysql(url: string, onConnectionError: (error: Error) => void): Stor
       for (const statement of MYSQL_SESSION) await connection.executeQuery(CompiledQuery.raw(statement));
     },
   });
-  const db = new Kysely<Database>({ dialect: withStorageErrors(dialect) });
-  return { db, dialect: 'mysql', description: redactUrl(url), close: () => db.destroy() };
+  const description = redactUrl(url);
+  const db = new Kysely<Database>({ dialect: withStorageErrors(dialect, description) });
+  return { db, dialect: 'mysql', description, close: () => db.destroy() };
 }

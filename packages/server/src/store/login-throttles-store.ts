@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { isMysql } from './dialect.js';
+import { insertIfAbsent, isMysql } from './dialect.js';
 import type { Database, LoginThrottleTable } from './schema.js';
 
 export type LoginThrottleRow = LoginThrottleTable;
@@ -55,4 +55,34 @@ async function countFailure(db: Kysely<Database>, account: string, now: number):
 
 export async function clearLoginThrottle(db: Kysely<Database>, account: string): Promise<void> {
   await db.deleteFrom('login_throttles').where('account', '=', account).execute();
+}
+
+export async function readLoginThrottles(
+  db: Kysely<Database>,
+  accounts: string[],
+): Promise<LoginThrottleRow[]> {
+  if (!accounts.length) return [];
+  return db.selectFrom('login_throttles').selectAll().where('account', 'in', accounts).execute();
+}
+
+/**
+ * Raises the account's counter and lock to at least `row`'s, never lowering either: an import carries a lock,
+ * and failures counted here meanwhile still count.
+ */
+export async function raiseLoginThrottle(db: Kysely<Database>, row: LoginThrottleRow): Promise<void> {
+  if (await insertIfAbsent(db, db.insertInto('login_throttles').values(row))) return;
+  await db
+    .updateTable('login_throttles')
+    .set({ failures: row.failures, last_failure_at: row.last_failure_at })
+    .where('account', '=', row.account)
+    .where('failures', '<', row.failures)
+    .execute();
+  const lockedUntil = row.locked_until;
+  if (lockedUntil === null) return;
+  await db
+    .updateTable('login_throttles')
+    .set({ locked_until: lockedUntil })
+    .where('account', '=', row.account)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', lockedUntil)]))
+    .execute();
 }

@@ -113,14 +113,20 @@ export async function countUnusedBackupCodes(db: Kysely<Database>, userId: strin
 }
 
 /** Replaces every backup code of the user (used or not) with `rows`, in one transaction. */
+/**
+ * Replaces the user's backup codes and marks the account changed, in one transaction: an export written
+ * before the new codes is then older, and `users import` will not bring the old codes back unasked.
+ */
 export async function replaceBackupCodes(
   db: Kysely<Database>,
   userId: string,
   rows: MfaBackupCodeRow[],
+  now: number,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.deleteFrom('mfa_backup_codes').where('user_id', '=', userId).execute();
     if (rows.length) await trx.insertInto('mfa_backup_codes').values(rows).execute();
+    await trx.updateTable('users').set({ updated_at: now }).where('id', '=', userId).execute();
   });
 }
 
@@ -198,4 +204,38 @@ export async function completeMfaChallenge(
       if (error instanceof Taken) return error.what;
       throw error;
     });
+}
+
+export async function listBackupCodes(db: Kysely<Database>, userId: string): Promise<MfaBackupCodeRow[]> {
+  return db.selectFrom('mfa_backup_codes').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+}
+
+/** A user's whole second factor as an import writes it: the confirmed authenticator and its backup codes. */
+export interface SecondFactorRows {
+  totp: MfaTotpRow & { confirmed_at: number };
+  backupCodes: MfaBackupCodeRow[];
+}
+
+/**
+ * Replaces the user's second factor with `factor` (null: none) and sets `users.mfa_enabled_at` to match, in the
+ * caller's transaction. Pending sign-in steps go too: they were started against the factor being replaced.
+ */
+export async function replaceSecondFactor(
+  db: Kysely<Database>,
+  userId: string,
+  factor: SecondFactorRows | null,
+): Promise<void> {
+  await db.deleteFrom('mfa_challenges').where('user_id', '=', userId).execute();
+  await db.deleteFrom('mfa_backup_codes').where('user_id', '=', userId).execute();
+  await db.deleteFrom('mfa_totp').where('user_id', '=', userId).execute();
+  if (factor) {
+    await db.insertInto('mfa_totp').values(factor.totp).execute();
+    if (factor.backupCodes.length)
+      await db.insertInto('mfa_backup_codes').values(factor.backupCodes).execute();
+  }
+  await db
+    .updateTable('users')
+    .set({ mfa_enabled_at: factor?.totp.confirmed_at ?? null })
+    .where('id', '=', userId)
+    .execute();
 }

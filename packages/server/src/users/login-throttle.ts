@@ -22,6 +22,8 @@ export interface LoginThrottle {
   lockedUntil(email: string): Promise<number | undefined>;
   recordFailure(email: string): Promise<number>;
   recordSuccess(email: string): Promise<void>;
+  /** An administrator's unlock: the failures are forgotten and any lock lifted. */
+  clear(email: string): Promise<void>;
 }
 
 export const accountKey = (canonicalEmail: string): string => sha256Hex(`login:${canonicalEmail}`);
@@ -31,12 +33,14 @@ export function createLoginThrottle(db: Kysely<Database>, clock: Clock, threshol
     failures < threshold
       ? null
       : clock.now() + Math.min(2 ** (failures - threshold), MAX_LOCK_SECONDS) * 1000;
+  const clear = (email: string) => clearLoginThrottle(db, accountKey(email));
   return {
     async lockedUntil(email) {
       const row = await readLoginThrottle(db, accountKey(email));
       return row?.locked_until && row.locked_until > clock.now() ? row.locked_until : undefined;
     },
     recordFailure: (email) => incrementLoginFailures(db, accountKey(email), clock.now(), lockUntil),
-    recordSuccess: (email) => clearLoginThrottle(db, accountKey(email)),
+    recordSuccess: clear,
+    clear,
   };
 }

@@ -44,6 +44,8 @@ const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 export const isSupportedHash = (stored: string): boolean =>
   ARGON2_HASH.test(stored) || BCRYPT_HASH.test(stored);
 
+export const isBcryptHash = (stored: string): boolean => BCRYPT_HASH.test(stored);
+
 export interface PasswordCheck {
   ok: boolean;
   /** The stored hash is bcrypt or weaker argon2 parameters: replace it now that the plaintext is known. */

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { Clock } from '../clock.js';
+import { type Clock, toIso } from '../clock.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { type Actor, type Events, INTERNAL_ACTOR } from '../events/events.js';
 import type { Database } from '../store/schema.js';
@@ -19,16 +19,30 @@ import type { LoginThrottle } from './login-throttle.js';
 import { checkPasswordPolicy, normalizePassword, type PasswordHasher } from './passwords.js';
 import { parseRoles, toUser, type User } from './user-view.js';
 
+/** The one list of roles a user may hold; route schemas and imports take theirs from here. */
 export const KNOWN_ROLES = ['admin'] as const;
 
+export interface NewUser {
+  email: string;
+  password: string;
+  name?: string | null;
+  roles?: readonly string[];
+}
+
 export interface Users {
-  create(input: { email: string; password: string; name?: string | null; roles?: string[] }): Promise<User>;
+  /**
+   * Creates an account. An administrator's creation (an actor given) is audited as `user.create`; a sign-up
+   * is recorded by the sign-in service as its own decision.
+   */
+  create(input: NewUser, actor?: Actor): Promise<User>;
   /** Checks an email and password; every failure looks the same to the caller and costs the same time. */
   verifyCredentials(email: string, password: string): Promise<User>;
   changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void>;
   get(id: string): Promise<User>;
   /** The user with this id, or undefined when there is none. */
   find(id: string): Promise<User | undefined>;
+  /** The user with this email (in any spelling), or undefined when there is none. */
+  findByEmail(email: string): Promise<User | undefined>;
   list(options: {
     email?: string;
     limit: number;
@@ -40,8 +54,20 @@ export interface Users {
     actor?: Actor,
   ): Promise<User>;
   remove(id: string, actor?: Actor): Promise<void>;
-  /** Grants the admin role to the account with this email, creating it when absent. */
-  ensureAdmin(email: string, password: string): Promise<{ user: User; created: boolean }>;
+  /**
+   * Grants the admin role to the account with this email, or creates it as an admin when absent (only then is
+   * the password needed, and used). Both are audited.
+   */
+  ensureAdmin(
+    email: string,
+    password: string | undefined,
+    actor?: Actor,
+  ): Promise<{ user: User; created: boolean }>;
+  /**
+   * Lifts a lockout: forgets the account's failed sign-ins and codes. Answers the lock that was in force, if
+   * any; audited as `user.unlock`.
+   */
+  unlock(id: string, actor?: Actor): Promise<{ user: User; lockedUntil: number | null }>;
   wasDeleted(id: string): Promise<{ deletedAt: number } | undefined>;
 }
 
@@ -76,8 +102,9 @@ export function createUsers(
     return row;
   }
 
-  async function create(input: { email: string; password: string; name?: string | null; roles?: string[] }) {
+  async function create(input: NewUser, actor?: Actor) {
     const email = parseEmail(input.email);
+    const roles = checkRoles(input.roles ?? []);
     const password = normalizePassword(input.password);
     checkPasswordPolicy(password);
     const now = clock.now();
@@ -86,7 +113,7 @@ export function createUsers(
       email,
       name: parseName(input.name),
       password_hash: await passwords.hash(password),
-      roles: JSON.stringify(input.roles ?? []),
+      roles: JSON.stringify(roles),
       disabled_at: null,
       created_at: now,
       updated_at: now,
@@ -94,7 +121,17 @@ export function createUsers(
     if (!(await insertUser(db, row))) throw new GatehouseError('email_taken');
     // Failures against this address before it existed must not lock out its new owner.
     await throttle.recordSuccess(email);
+    if (actor) events.audit('user.create', actor, { userId: row.id, detail: { roles } });
     return toUser(row);
+  }
+
+  async function grantAdmin(row: UserRow, actor: Actor): Promise<User> {
+    const roles = [...new Set([...parseRoles(row.roles), 'admin'])];
+    const updated = { ...row, roles: JSON.stringify(roles), updated_at: clock.now() };
+    await updateUser(db, row.id, { roles: updated.roles, updated_at: updated.updated_at });
+    views.forgetUser(row.id);
+    events.audit('user.roles', actor, { userId: row.id, detail: { roles } });
+    return toUser(updated);
   }
 
   return {
@@ -160,6 +197,11 @@ export function createUsers(
       return row && toUser(row);
     },
 
+    async findByEmail(email) {
+      const row = await findUserByEmail(db, parseEmail(email));
+      return row && toUser(row);
+    },
+
     async list({ email, limit, cursor }) {
       const rows = await listUsers(db, {
         limit: limit + 1,
@@ -175,13 +217,7 @@ export function createUsers(
 
     async update(id, patch, actor = INTERNAL_ACTOR) {
       const row = await requireUser(id);
-      const roles = patch.roles ? [...new Set(patch.roles)] : parseRoles(row.roles);
-      const unknown = roles.filter((role) => !(KNOWN_ROLES as readonly string[]).includes(role));
-      if (unknown.length) {
-        throw new GatehouseError('validation_failed', {
-          detail: `roles: unknown role ${unknown.join(', ')}`,
-        });
-      }
+      const roles = patch.roles ? checkRoles(patch.roles) : parseRoles(row.roles);
       const now = clock.now();
       const disabled_at =
         patch.disabled === undefined ? row.disabled_at : patch.disabled ? (row.disabled_at ?? now) : null;
@@ -208,13 +244,27 @@ export function createUsers(
       events.audit('user.delete', actor, { userId: id });
     },
 
-    async ensureAdmin(email, password) {
-      const existing = await findUserByEmail(db, parseEmail(email));
-      if (!existing) return { user: await create({ email, password, roles: ['admin'] }), created: true };
-      const roles = [...new Set([...parseRoles(existing.roles), 'admin'])];
-      await updateUser(db, existing.id, { roles: JSON.stringify(roles), updated_at: clock.now() });
-      views.forgetUser(existing.id);
-      return { user: toUser({ ...existing, roles: JSON.stringify(roles) }), created: false };
+    async ensureAdmin(rawEmail, password, actor = INTERNAL_ACTOR) {
+      const email = parseEmail(rawEmail);
+      const existing = await findUserByEmail(db, email);
+      if (existing) return { user: await grantAdmin(existing, actor), created: false };
+      if (password === undefined) {
+        throw new GatehouseError('validation_failed', {
+          detail: `password: ${email} has no account yet, and a new account needs a password`,
+        });
+      }
+      return { user: await create({ email, password, roles: ['admin'] }, actor), created: true };
+    },
+
+    async unlock(id, actor = INTERNAL_ACTOR) {
+      const row = await requireUser(id);
+      const lockedUntil = (await throttle.lockedUntil(row.email)) ?? null;
+      await throttle.clear(row.email);
+      events.audit('user.unlock', actor, {
+        userId: id,
+        detail: { locked_until: lockedUntil === null ? null : toIso(lockedUntil) },
+      });
+      return { user: toUser(row), lockedUntil };
     },
 
     async wasDeleted(id) {
@@ -222,6 +272,16 @@ export function createUsers(
       return tombstone ? { deletedAt: tombstone.deleted_at } : undefined;
     },
   };
+}
+
+/** The roles without repeats; an unknown one is refused, naming it. */
+function checkRoles(roles: readonly string[]): string[] {
+  const unique = [...new Set(roles)];
+  const unknown = unique.filter((role) => !(KNOWN_ROLES as readonly string[]).includes(role));
+  if (unknown.length) {
+    throw new GatehouseError('validation_failed', { detail: `roles: unknown role ${unknown.join(', ')}` });
+  }
+  return unique;
 }
 
 function parseName(raw: string | null | undefined): string | null {

@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox';
+import { toIso } from '../../clock.js';
 import type { Sessions } from '../../sessions/sessions.js';
-import type { Users } from '../../users/users.js';
+import { KNOWN_ROLES, type Users } from '../../users/users.js';
 import { type GuardDeps, requireAdmin } from '../bearer.js';
 import { actorOf } from '../context.js';
-import { responses, SessionSchema, Uuid } from '../schemas.js';
+import { AUTH_BODY_LIMIT, Email, IsoTime, Password, responses, SessionSchema, Uuid } from '../schemas.js';
 import type { App } from '../types.js';
 
 const UserId = Type.Object({ id: Uuid });
+const Roles = Type.Array(Type.Union(KNOWN_ROLES.map((role) => Type.Literal(role))), { maxItems: 20 });
 
 export interface AdminUserRoutesDeps {
   users: Users;
@@ -41,6 +43,28 @@ export async function adminUserRoutes(app: App, { users, sessions, guards }: Adm
     async (request) => users.list(request.query),
   );
 
+  app.post(
+    '/v1/admin/users',
+    {
+      bodyLimit: AUTH_BODY_LIMIT,
+      schema: {
+        tags,
+        security,
+        body: Type.Object(
+          {
+            email: Email,
+            password: Password,
+            name: Type.Optional(Type.String({ maxLength: 200 })),
+            roles: Type.Optional(Roles),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 201: Type.Ref('User') }),
+      },
+    },
+    async (request, reply) => reply.status(201).send(await users.create(request.body, actorOf(request))),
+  );
+
   app.get(
     '/v1/admin/users/:id',
     { schema: { tags, security, params: UserId, response: responses({ 200: Type.Ref('User') }) } },
@@ -57,7 +81,7 @@ export async function adminUserRoutes(app: App, { users, sessions, guards }: Adm
         body: Type.Object(
           {
             disabled: Type.Optional(Type.Boolean()),
-            roles: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
+            roles: Type.Optional(Roles),
             name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
           },
           { additionalProperties: false },
@@ -78,6 +102,30 @@ export async function adminUserRoutes(app: App, { users, sessions, guards }: Adm
     async (request, reply) => {
       await users.remove(request.params.id, actorOf(request));
       return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/admin/users/:id/unlock',
+    {
+      schema: {
+        tags,
+        security,
+        params: UserId,
+        response: responses({
+          200: Type.Object({
+            user: Type.Ref('User'),
+            was_locked_until: Type.Union([IsoTime, Type.Null()], {
+              description:
+                'The lock lifted, or null when the account was not locked (its failures are cleared all the same)',
+            }),
+          }),
+        }),
+      },
+    },
+    async (request) => {
+      const { user, lockedUntil } = await users.unlock(request.params.id, actorOf(request));
+      return { user, was_locked_until: lockedUntil === null ? null : toIso(lockedUntil) };
     },
   );
 

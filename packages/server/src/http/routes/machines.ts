@@ -83,11 +83,23 @@ export async function machineRoutes(
           hostname: Type.Optional(Type.String({ maxLength: 255 })),
           version: Type.Optional(Type.String({ maxLength: 64 })),
         }),
-        response: responses({ 201: Type.Object({ agent_id: Uuid }) }),
+        response: responses({
+          200: Type.Object(
+            { agent_id: Uuid },
+            { description: 'The agent this client registered under the name' },
+          ),
+          201: Type.Object({ agent_id: Uuid }),
+        }),
       },
     },
-    async (request, reply) =>
-      reply.status(201).send(await agents.register(machineOf(request), request.body, eventContext(request))),
+    async (request, reply) => {
+      const { agent_id, created } = await agents.register(
+        machineOf(request),
+        request.body,
+        eventContext(request),
+      );
+      return reply.status(created ? 201 : 200).send({ agent_id });
+    },
   );
 
   /**

@@ -1,5 +1,6 @@
 import type { Config } from '../../config/config.js';
-import type { Keyring } from '../../keyring/keyring.js';
+import { JWKS_MAX_AGE_SECONDS, type Keyring } from '../../keyring/keyring.js';
+import { PUBLIC_DOCUMENT_CORS } from '../cors.js';
 import type { App } from '../types.js';
 
 export function discoveryDocument(issuer: string) {
@@ -45,11 +46,19 @@ export async function wellKnownRoutes(app: App, { keyring, config }: WellKnownRo
   const discovery = JSON.stringify(discoveryDocument(config.issuer));
 
   app.get('/.well-known/openid-configuration', { schema: { tags: ['discovery'] } }, async (_request, reply) =>
-    reply.type('application/json').header('cache-control', 'public, max-age=3600').send(discovery),
+    reply
+      .type('application/json')
+      .header('cache-control', 'public, max-age=3600')
+      .headers(PUBLIC_DOCUMENT_CORS)
+      .send(discovery),
   );
 
   // Serialised once per keyring change: verifiers fetch this on every unknown kid.
   app.get('/.well-known/jwks.json', { schema: { tags: ['discovery'] } }, async (_request, reply) =>
-    reply.type('application/json').header('cache-control', 'public, max-age=300').send(keyring.jwksJson()),
+    reply
+      .type('application/json')
+      .header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
+      .headers(PUBLIC_DOCUMENT_CORS)
+      .send(keyring.jwksJson()),
   );
 }
