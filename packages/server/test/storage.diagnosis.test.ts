@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkReadiness } from '../src/health/readiness.js';
 import { openStore } from '../src/store/database.js';
+import { classifyStorageFailure } from '../src/store/storage-errors.js';
 import { gatehouseCli } from './support/cli.js';
 import { call } from './support/http.js';
 import { sharedDatabase, type TestDatabase, takeDatabaseAway, testDialect } from './support/test-database.js';
@@ -173,5 +174,18 @@ describe('/readyz names why the database cannot be used, and never its password'
     } finally {
       await giveBack();
     }
+  });
+});
+
+describe('a wrong password is named as such, whatever the driver says', () => {
+  // Regression: pg's SCRAM failures carry no SQLSTATE, and read as a lost connection that retrying helps.
+  it.each([
+    ['SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature is missing'],
+    ['SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'],
+  ])('%s', (message) => {
+    expect(classifyStorageFailure(new Error(message))).toMatchObject({
+      reason: 'authentication_failed',
+      retryable: false,
+    });
   });
 });

@@ -65,6 +65,8 @@ const MESSAGES: [RegExp, StorageFailureReason][] = [
   [/is not currently accepting connections/i, 'not_accepting_connections'],
   // MariaDB's locked account (4151), which mysql2 names after an unrelated MySQL code.
   [/this account is locked/i, 'authentication_failed'],
+  // pg's client-side SCRAM failures (a wrong password against a SCRAM server, or one that skips the proof).
+  [/^SASL:|SCRAM/i, 'authentication_failed'],
   [/connection timeout|timeout exceeded when trying to connect/i, 'no_answer'],
   [
     /Connection terminated|Client has encountered a connection error|connection is in closed state/i,
