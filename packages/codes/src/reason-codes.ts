@@ -168,7 +168,7 @@ export const reasonCodes = {
   key_malformed: {
     status: 401,
     title: 'The API key is malformed',
-    hint: 'The key is truncated or mistyped (its checksum does not match); copy the whole key again.',
+    hint: 'The key is truncated, extended or mistyped (the detail says which check failed); copy the whole key again.',
     action: 'fix_request',
   },
   key_not_found: {

@@ -80,7 +80,7 @@ export function registerClients(program: Command): void {
       clientCommands
         .command(command)
         .description(
-          `${command} a client: its keys ${status === 'active' ? 'work again' : 'fail as client_inactive'} at once`,
+          `${command} a client: its keys ${status === 'active' ? 'work again' : 'fail as client_inactive'} on this instance at once, on the others within GATEHOUSE_CHANGE_POLL_MS (at once with Redis)`,
         )
         .argument('<client-id>'),
     ).action(async (id: string, options: CommonOptions) => {
