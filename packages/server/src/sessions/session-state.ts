@@ -50,6 +50,17 @@ export async function loadSession(
   return found;
 }
 
+/** A refusal of the session rule: the failed check goes on the trail, the reason is thrown. */
+function refuse(
+  trail: CheckTrail | undefined,
+  check: string,
+  code: 'session_expired' | 'subject_not_found' | 'user_disabled',
+  detail: string,
+): never {
+  trail?.fail(check, detail);
+  throw new GatehouseError(code, { detail });
+}
+
 /**
  * The session rule every credential bound to a session obeys (access token, refresh token, cookie), in
  * order: revoked, past its absolute timeout, idle too long, its user gone, the credential naming another
@@ -63,14 +74,6 @@ export function decideSession(
   expectedUserId?: string,
 ): LiveSession {
   const { session, user, view } = found;
-  const refuse = (
-    check: string,
-    code: 'session_revoked' | 'session_expired' | 'subject_not_found' | 'user_disabled',
-    detail: string,
-  ): never => {
-    trail?.fail(check, detail);
-    throw new GatehouseError(code, { detail });
-  };
   if (session.revoked_at !== null) {
     const reason = session.revoked_reason ?? 'no reason recorded';
     const detail = `Revoked at ${toIso(session.revoked_at)} (${reason})`;
@@ -82,6 +85,7 @@ export function decideSession(
   }
   if (session.expires_at <= now) {
     refuse(
+      trail,
       'session',
       'session_expired',
       `Session ${session.id} reached its absolute timeout at ${toIso(session.expires_at)}`,
@@ -90,6 +94,7 @@ export function decideSession(
   const idleMs = deps.sessionIdleTimeoutSeconds * 1000;
   if (session.last_used_at + idleMs <= now) {
     refuse(
+      trail,
       'session',
       'session_expired',
       `Session ${session.id} idle since ${toIso(session.last_used_at)}: past the ${humanDuration(idleMs)} idle timeout`,
@@ -101,6 +106,7 @@ export function decideSession(
   );
   if (!user || !view)
     return refuse(
+      trail,
       'subject',
       'subject_not_found',
       `User ${session.user_id} of session ${session.id} no longer exists`,
@@ -115,7 +121,8 @@ export function decideSession(
     });
   }
   trail?.pass('subject', `User ${user.email} (${user.id})`);
-  if (user.disabled_at !== null) refuse('account', 'user_disabled', `Disabled at ${toIso(user.disabled_at)}`);
+  if (user.disabled_at !== null)
+    refuse(trail, 'account', 'user_disabled', `Disabled at ${toIso(user.disabled_at)}`);
   trail?.pass('account', 'Enabled');
   return { session, user, view };
 }
