@@ -294,6 +294,22 @@ describe('doctor token: every check of a credential, and a credential that fails
       },
     },
     {
+      // Regression: this read "Expires … in 17s", an absolute difference.
+      name: 'a token expired 16 s ago, still inside the 30 s clock tolerance',
+      kind: 'access_token',
+      code: 'ok',
+      check: 'exp',
+      server: 'me',
+      async prepare() {
+        const { access_token } = await signUp(server.url);
+        clock.advance(claimsOf(access_token).exp * 1000 - clock.now() + 16_000);
+        return {
+          token: access_token,
+          detail: [/^Expired at \S+, 1[67]s ago: still accepted within the 30 s clock tolerance/],
+        };
+      },
+    },
+    {
       name: 'a token whose iat and nbf are 10 minutes in the future (issuer clock ahead)',
       kind: 'access_token',
       code: 'token_not_yet_valid',
