@@ -1,5 +1,4 @@
 import { type Code, reasonCodes } from '@gatehouse/codes';
-import { decodeJwt } from 'jose';
 import type { ApiKeys } from '../apikeys/api-keys.js';
 import { API_KEY_PREFIX, type InputNote, normalizeCredential, previewApiKey } from '../apikeys/key-format.js';
 import { type Check, CheckTrail } from '../checks/check-trail.js';
@@ -10,6 +9,7 @@ import { MFA_TOKEN_PREFIX } from '../mfa/mfa-token.js';
 import { previewSecret } from '../secrets/digest.js';
 import { SESSION_COOKIE_PREFIX } from '../sessions/authenticate.js';
 import type { Sessions } from '../sessions/sessions.js';
+import { unverifiedClaims } from '../tokens/access-tokens.js';
 import { REFRESH_TOKEN_PREFIX } from '../tokens/refresh-token-format.js';
 import type { Users } from '../users/users.js';
 
@@ -63,14 +63,6 @@ function kindOf(value: string): CredentialKind {
   if (value.startsWith(SESSION_COOKIE_PREFIX)) return 'session_cookie';
   if (value.startsWith(MFA_TOKEN_PREFIX)) return 'mfa_token';
   return value.includes('.') ? 'access_token' : 'unknown';
-}
-
-function unverifiedClaims(token: string): { iss?: unknown; sub?: unknown } {
-  try {
-    return decodeJwt(token);
-  } catch {
-    return {};
-  }
 }
 
 /**

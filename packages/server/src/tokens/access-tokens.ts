@@ -72,13 +72,18 @@ function failedCheck(error: errors.JOSEError): string {
   return error instanceof errors.JWSSignatureVerificationFailed ? 'signature' : 'structure';
 }
 
-function unverifiedIssuer(token: string): string | undefined {
+/** The claims as written, unverified: for explaining a refusal, never for deciding one. */
+export function unverifiedClaims(token: string): JWTPayload {
   try {
-    const iss = decodeJwt(token).iss;
-    return typeof iss === 'string' ? iss.slice(0, 200) : undefined;
+    return decodeJwt(token);
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+function unverifiedIssuer(token: string): string | undefined {
+  const { iss } = unverifiedClaims(token);
+  return typeof iss === 'string' ? iss.slice(0, 200) : undefined;
 }
 
 export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
